@@ -1,0 +1,1 @@
+"""cells: vanilla RNN, LSTM and GRU, each by hand-derived BPTT and on the tape."""

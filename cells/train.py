@@ -1,0 +1,379 @@
+"""Training the cells: Adam as the thesis writes it, mini-batches, clipping, truncated BPTT.
+
+One entry point for the experiment, the lessons and the benchmarks:
+
+    params, history = fit("lstm", X, Y, n_h=78, method="bptt")   # or method="tape"
+    Y_hat = predict("lstm", params, X)
+
+X (n_x, m, T_x) and Y (n_y, m) are the lab's shapes (CONVENTIONS). The gradients come
+from the cell module's `loss_and_grads` (hand BPTT or the tape); this file only
+orders the mini-batches, clips, and applies Adam. The same seed gives the same
+initial weights and the same batch order, so the two methods follow the same
+trajectory and end on the same weights up to float rounding.
+
+Loss conventions (the thesis's Table 6-1 mixes them, see CONVENTIONS):
+    history["loss"]       the thesis's (5-1): 1/(2m) * sum over samples and outputs
+    history["loss_keras"] Keras's "mse": mean over samples and outputs (= 2*loss/n_y)
+Each epoch's entry is the sample-weighted mean of that epoch's mini-batch losses,
+taken before each batch's update, which is how Keras reports its epoch loss too.
+
+Truncated BPTT, `truncate=k` (seq-to-one head): the gradient of the loss flows back
+through at most the last k time steps. The forward pass runs over all T_x steps; the
+state entering step T_x - k is treated as a constant (for the LSTM both h and c).
+Weights still get gradient from the last k steps only, and with k >= T_x the result is
+exactly full BPTT. See `truncated_loss_and_grads`.
+"""
+from __future__ import annotations
+
+import importlib
+import time
+
+import numpy as np
+
+__all__ = ["Adam", "clip_by_value", "clip_by_global_norm", "global_norm", "fit", "predict",
+           "cell_module", "minibatches", "loss_and_grads", "truncated_loss_and_grads"]
+
+
+# ----------------------------------------------------------------------------------
+# Adam
+# ----------------------------------------------------------------------------------
+
+class Adam:
+    """Adam exactly as the thesis's (5-2) (Kingma & Ba), for a dict of parameters.
+
+        v_t = b1 v_{t-1} + (1 - b1) g          s_t = b2 s_{t-1} + (1 - b2) g^2
+        v^_t = v_t / (1 - b1^t)                s^_t = s_t / (1 - b2^t)
+        theta_t = theta_{t-1} - lr * v^_t / (sqrt(s^_t) + eps)            (5-2)
+
+    Keras differs in where eps sits: it folds both corrections into the step size,
+    lr_t = lr sqrt(1 - b2^t) / (1 - b1^t), and divides v_t by sqrt(s_t) + eps, which is
+    (5-2) with eps replaced by eps * sqrt(1 - b2^t) (a larger effective eps early on:
+    at t = 1 about 31.6 times larger). With eps = 0 the two are the same update.
+    `epsilon_placement="keras"` reproduces Keras's update step for step (tested).
+    Keras's default eps is 1e-7; the thesis's is 1e-8.
+    """
+
+    def __init__(self, lr: float = 1e-3, beta1: float = 0.9, beta2: float = 0.999,
+                 eps: float = 1e-8, epsilon_placement: str = "thesis"):
+        if epsilon_placement not in ("thesis", "keras"):
+            raise ValueError(f"Adam: epsilon_placement={epsilon_placement!r}; choose 'thesis' "
+                             "(eps added to sqrt(s^), as (5-2)) or 'keras'")
+        if lr <= 0 or not (0 <= beta1 < 1) or not (0 <= beta2 < 1) or eps < 0:
+            raise ValueError(f"Adam: need lr > 0, 0 <= beta1, beta2 < 1, eps >= 0; "
+                             f"got lr={lr}, beta1={beta1}, beta2={beta2}, eps={eps}")
+        self.lr, self.beta1, self.beta2, self.eps = lr, beta1, beta2, eps
+        self.epsilon_placement = epsilon_placement
+        self.t = 0
+        self.v: dict = {}  # first moments, keyed like the parameters
+        self.s: dict = {}  # second moments
+
+    def step(self, params: dict, grads: dict) -> dict:
+        """Return updated parameters (new arrays); `grads` keyed 'd' + parameter name."""
+        missing = [name for name in params if "d" + name not in grads]
+        if missing:
+            raise KeyError(f"Adam.step: no gradient for {missing}; grads must be keyed 'd' + name "
+                           f"(got {sorted(grads)})")
+        self.t += 1
+        b1, b2, t = self.beta1, self.beta2, self.t
+        new = {}
+        for name, theta in params.items():
+            g = grads["d" + name]
+            if g.shape != theta.shape:
+                raise ValueError(f"Adam.step: gradient d{name} has shape {g.shape}, "
+                                 f"parameter {name} has {theta.shape}")
+            v = b1 * self.v.get(name, 0.0) + (1 - b1) * g          # first moment
+            s = b2 * self.s.get(name, 0.0) + (1 - b2) * (g * g)    # second moment
+            self.v[name], self.s[name] = v, s
+            if self.epsilon_placement == "thesis":
+                v_hat = v / (1 - b1 ** t)
+                s_hat = s / (1 - b2 ** t)
+                new[name] = theta - self.lr * v_hat / (np.sqrt(s_hat) + self.eps)   # (5-2)
+            else:  # Keras 3's arithmetic, operation for operation
+                alpha = self.lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+                new[name] = theta - (v * alpha) / (np.sqrt(s) + self.eps)
+        return new
+
+
+# ----------------------------------------------------------------------------------
+# Clipping (in the optimiser's path, never inside a gradient function)
+# ----------------------------------------------------------------------------------
+
+def clip_by_value(grads: dict, limit: float) -> dict:
+    """Each gradient element clipped into [-limit, limit] (Keras's `clipvalue`)."""
+    if limit <= 0:
+        raise ValueError(f"clip_by_value: limit={limit} must be > 0")
+    return {name: np.clip(g, -limit, limit) for name, g in grads.items()}
+
+
+def global_norm(grads: dict) -> float:
+    """sqrt of the sum of squares of every gradient element."""
+    return float(np.sqrt(sum(float(np.sum(g * g)) for g in grads.values())))
+
+
+def clip_by_global_norm(grads: dict, max_norm: float):
+    """Scale all gradients by max_norm / ||g|| when the global norm ||g|| exceeds max_norm.
+
+    The direction is kept (unlike clipping by value). Returns (clipped, norm before).
+    """
+    if max_norm <= 0:
+        raise ValueError(f"clip_by_global_norm: max_norm={max_norm} must be > 0")
+    norm = global_norm(grads)
+    if norm <= max_norm:
+        return dict(grads), norm
+    scale = max_norm / norm
+    return {name: g * scale for name, g in grads.items()}, norm
+
+
+def _parse_clip(clip):
+    if clip is None:
+        return None
+    if (isinstance(clip, (tuple, list)) and len(clip) == 2 and clip[0] in ("value", "norm")
+            and float(clip[1]) > 0):
+        return clip[0], float(clip[1])
+    raise ValueError(f"fit: clip={clip!r}; pass ('norm', c) to rescale the global gradient norm "
+                     "to at most c, ('value', c) to clip each element into [-c, c], or None")
+
+
+# ----------------------------------------------------------------------------------
+# Gradients of one batch
+# ----------------------------------------------------------------------------------
+
+def cell_module(kind: str):
+    """The cell module for `kind` ('rnn', 'lstm', 'gru', 'gru_keras', ...)."""
+    import cells
+    getter = getattr(cells, "get", None)
+    if getter is not None:
+        return getter(kind)
+    try:
+        return importlib.import_module(f"cells.{kind}")
+    except ModuleNotFoundError:
+        raise ValueError(f"unknown cell kind {kind!r}") from None
+
+
+def loss_and_grads(kind: str, params: dict, X, Y, method: str = "bptt", head: str = "seq2one",
+                   output: str = "identity", truncate: int | None = None):
+    """(loss, grads) of one batch, full or truncated BPTT, by hand or on the tape."""
+    if truncate is not None and truncate < X.shape[2]:
+        return truncated_loss_and_grads(kind, params, X, Y, truncate, method, head, output)
+    return cell_module(kind).loss_and_grads(params, X, Y, method=method, head=head, output=output)
+
+
+def truncated_loss_and_grads(kind: str, params: dict, X, Y, k: int, method: str = "bptt",
+                             head: str = "seq2one", output: str = "identity"):
+    """Truncated BPTT: the seq-to-one loss differentiated through the last k steps only.
+
+    The first T_x - k steps run forward in plain NumPy; their final state (h, and c for
+    the LSTM) enters the last k steps as a constant, so no gradient flows into it.
+    The loss is exactly the untruncated loss (the forward pass is complete); only
+    the gradient is cut. Implemented by running the cell module's own
+    `loss_and_grads` on the last k steps from that state.
+    """
+    if head != "seq2one":
+        raise ValueError(f"truncated BPTT: only head='seq2one' is supported (got {head!r}); "
+                         "for seq-to-seq, split the sequence into chunks of k steps instead")
+    if not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"truncated BPTT: truncate={k!r} must be a positive integer number of steps")
+    T_x = X.shape[2]
+    if k >= T_x:
+        return cell_module(kind).loss_and_grads(params, X, Y, method=method, head=head, output=output)
+    mod = cell_module(kind)
+    state = _final_state(mod, kind, X[:, :, : T_x - k], params)
+    return mod.loss_and_grads(params, X[:, :, T_x - k:], Y, method=method, head=head,
+                              output=output, **state)
+
+
+def _final_state(mod, kind, X_head, params) -> dict:
+    """The recurrent state after X_head, as keyword initial states for the cell module."""
+    n_h = _hidden_size(mod, params)
+    m = X_head.shape[1]
+    h0 = np.zeros((n_h, m), dtype=X_head.dtype)
+    out = mod.forward(X_head, h0, params)
+    H = out[0]                                                     # (n_h, m, T)
+    if kind.startswith("lstm"):
+        C = out[1]                                                 # (n_h, m, T)
+        return {"h0": H[:, :, -1], "c0": C[:, :, -1]}
+    return {"h0": H[:, :, -1]}
+
+
+def _hidden_size(mod, params) -> int:
+    return params["Wy"].shape[1]
+
+
+# ----------------------------------------------------------------------------------
+# Mini-batches, fit, predict
+# ----------------------------------------------------------------------------------
+
+def minibatches(m: int, batch_size: int, rng: np.random.Generator | None):
+    """Index arrays covering 0..m-1 in batches; shuffled by `rng` unless it is None.
+
+    The last batch may be smaller (as in Keras): every sample is used once per epoch.
+    """
+    if batch_size < 1:
+        raise ValueError(f"minibatches: batch_size={batch_size} must be >= 1")
+    order = rng.permutation(m) if rng is not None else np.arange(m)
+    return [order[i: i + batch_size] for i in range(0, m, batch_size)]
+
+
+def _check_data(X, Y, head):
+    if X.ndim != 3:
+        raise ValueError(f"fit: X has shape {X.shape}; expected (n_x, m, T_x), the lab's shape "
+                         "(cells.data.to_lab_shapes turns (m, T_x) windows into it)")
+    if head == "seq2one" and (Y.ndim != 2 or Y.shape[1] != X.shape[1]):
+        raise ValueError(f"fit: Y has shape {Y.shape}; expected (n_y, m) with m = {X.shape[1]} "
+                         "for head='seq2one'")
+    if head == "seq2seq" and (Y.ndim != 3 or Y.shape[1] != X.shape[1]):
+        raise ValueError(f"fit: Y has shape {Y.shape}; expected (n_y, m, T_y) with m = {X.shape[1]} "
+                         "for head='seq2seq'")
+
+
+def fit(kind: str, X, Y, n_h: int, method: str = "bptt", epochs: int = 200, batch_size: int = 64,
+        lr: float = 1e-3, seed: int = 0, clip=None, truncate: int | None = None,
+        progress: bool = True, head: str = "seq2one", output: str = "identity",
+        params: dict | None = None, scheme: str = "glorot_normal", beta1: float = 0.9,
+        beta2: float = 0.999, eps: float = 1e-8, epsilon_placement: str = "thesis",
+        shuffle: bool = True, validation=None, desc: str | None = None):
+    """Train a cell with Adam (5-2) on mini-batches. Returns (params, history).
+
+    kind: 'rnn', 'lstm', 'gru', 'gru_keras'. method: 'bptt' (hand) or 'tape'.
+    seed: seeds both the initial weights (`init_params(seed=seed)`) and the batch order.
+    params: start from these weights instead (copied; init is then skipped).
+    clip: None, ('norm', c) or ('value', c), applied to each batch's gradients before Adam.
+    truncate: None for full BPTT, or k (see `truncated_loss_and_grads`).
+    validation: optional (X_val, Y_val); its loss is recorded after each epoch.
+    history: "loss", "loss_keras" (see the module docstring), "grad_norm" (mean global
+    norm before clipping), "val_loss" / "val_loss_keras" if validation is given,
+    "seconds" (wall time per epoch), and "config".
+    """
+    if method not in ("bptt", "tape"):
+        raise ValueError(f"fit: method={method!r}; choose 'bptt' (hand-derived) or 'tape'")
+    if epochs < 0:
+        raise ValueError(f"fit: epochs={epochs} must be >= 0")
+    X, Y = np.asarray(X), np.asarray(Y)
+    _check_data(X, Y, head)
+    clip_rule = _parse_clip(clip)
+    if truncate is not None and (head != "seq2one" or int(truncate) < 1):
+        raise ValueError(f"fit: truncate={truncate!r} needs head='seq2one' and a positive integer")
+    mod = cell_module(kind)
+    n_x, m = X.shape[0], X.shape[1]
+    n_y = Y.shape[0]
+    if params is None:
+        params = mod.init_params(n_x, n_h, n_y, scheme=scheme, seed=seed, dtype=X.dtype)
+    else:
+        params = {name: np.array(value, copy=True) for name, value in params.items()}
+    optimiser = Adam(lr, beta1, beta2, eps, epsilon_placement)
+    rng = np.random.default_rng(seed) if shuffle else None
+    mse_like = output != "softmax"
+    history = {"loss": [], "loss_keras": [] if mse_like else None, "grad_norm": [],
+               "seconds": [], "config": dict(kind=kind, method=method, n_h=n_h, epochs=epochs,
+                                             batch_size=batch_size, lr=lr, seed=seed, clip=clip,
+                                             truncate=truncate, head=head, output=output)}
+    if validation is not None:
+        history["val_loss"], history["val_loss_keras"] = [], [] if mse_like else None
+
+    bar = _progress_bar(epochs, desc or f"{kind} {method}", progress)
+    try:
+        for _ in range(epochs):
+            start = time.perf_counter()
+            total, norms = 0.0, []
+            for idx in minibatches(m, batch_size, rng):
+                loss, grads = loss_and_grads(kind, params, X[:, idx], Y[:, idx], method, head,
+                                             output, truncate)
+                total += float(loss) * len(idx)
+                grads = {"d" + name: grads["d" + name] for name in params}
+                norms.append(global_norm(grads))
+                if clip_rule is not None:
+                    grads = (clip_by_value(grads, clip_rule[1]) if clip_rule[0] == "value"
+                             else clip_by_global_norm(grads, clip_rule[1])[0])
+                params = optimiser.step(params, grads)
+            epoch_loss = total / m
+            history["loss"].append(epoch_loss)
+            if mse_like:
+                history["loss_keras"].append(_keras_mse(epoch_loss, Y, head))
+            history["grad_norm"].append(float(np.mean(norms)))
+            if validation is not None:
+                val = evaluate(kind, params, *validation, head=head, output=output)
+                history["val_loss"].append(val)
+                if mse_like:
+                    history["val_loss_keras"].append(_keras_mse(val, validation[1], head))
+            history["seconds"].append(time.perf_counter() - start)
+            if bar is not None:
+                bar.set_postfix_str(f"loss {epoch_loss:.5f}", refresh=False)
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    return params, history
+
+
+def _keras_mse(loss_half: float, Y, head: str) -> float:
+    """Convert 1/(2m) sum over outputs (and 1/T_y) into Keras's mean over everything."""
+    return 2.0 * loss_half / Y.shape[0]
+
+
+def _progress_bar(total: int, desc: str, enabled: bool):
+    if not enabled:
+        return None
+    from tqdm.auto import tqdm
+    return tqdm(total=total, desc=desc, unit="epoch", leave=True, dynamic_ncols=True)
+
+
+def predict(kind: str, params: dict, X, head: str = "seq2one", output: str = "identity"):
+    """The model's outputs: (n_y, m) for seq2one, (n_y, m, T_x) for seq2seq."""
+    return cell_module(kind).predict(params, np.asarray(X), head=head, output=output)
+
+
+def evaluate(kind: str, params: dict, X, Y, head: str = "seq2one", output: str = "identity") -> float:
+    """The loss (thesis convention: 1/(2m) for MSE) on (X, Y), without gradients."""
+    Y_hat = predict(kind, params, X, head=head, output=output)
+    Y = np.asarray(Y)
+    if output == "softmax":
+        eps = np.finfo(Y_hat.dtype).tiny
+        per = -np.sum(Y * np.log(Y_hat + eps), axis=0)      # (m,) or (m, T)
+        return float(np.mean(per))
+    m = Y.shape[1]
+    T = Y.shape[2] if Y.ndim == 3 else 1
+    return float(np.sum((Y_hat - Y) ** 2) / (2.0 * m * T))
+
+
+# ----------------------------------------------------------------------------------
+# The Keras twin (TensorFlow optional: pip install tinytape[tf])
+# ----------------------------------------------------------------------------------
+
+def fit_keras(kind: str, X, Y, params: dict, epochs: int = 200, batch_size: int = 64,
+              lr: float = 1e-3, seed: int = 0, beta1: float = 0.9, beta2: float = 0.999,
+              eps: float = 1e-8, head: str = "seq2one", output: str = "identity",
+              progress: bool = False, shuffle: bool = True):
+    """Train the equivalent Keras model with `model.fit`, from the lab weights `params`.
+
+    Same data, loss (Keras's "mse", i.e. 2/n_y times ours: Adam is almost invariant to
+    that factor, up to where eps sits), batch size and Adam hyperparameters; Keras
+    shuffles with its own generator (seeded by `keras.utils.set_random_seed(seed)`), so
+    the batch order differs from `fit`'s. Returns (params in the lab layout, history)
+    with the same keys as `fit`'s history ("loss" in the thesis's 1/(2m) convention).
+    """
+    from cells import keras as cells_keras
+    _, keras = cells_keras._import_tf()
+    if output == "softmax":
+        raise ValueError("fit_keras: the softmax head is not wired here; use fit(..., method='tape')")
+    X, Y = np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64)
+    _check_data(X, Y, head)
+    keras.utils.set_random_seed(seed)
+    model = cells_keras.build_model(kind, params, X.shape[2], head=head, output=output, dtype="float64")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=lr, beta_1=beta1, beta_2=beta2,
+                                                  epsilon=eps),
+                  loss="mse")
+    start = time.perf_counter()
+    fitted = model.fit(cells_keras.to_keras_inputs(X), cells_keras.to_keras_targets(Y),
+                       batch_size=batch_size, epochs=epochs, shuffle=shuffle,
+                       verbose=1 if progress else 0)
+    seconds = time.perf_counter() - start
+    keras_loss = [float(v) for v in fitted.history["loss"]]
+    n_y = Y.shape[0]
+    history = {"loss": [v * n_y / 2.0 for v in keras_loss], "loss_keras": keras_loss,
+               "grad_norm": None, "seconds": [seconds / max(epochs, 1)] * epochs,
+               "config": dict(kind=kind, method="keras", n_h=params["Wy"].shape[1], epochs=epochs,
+                              batch_size=batch_size, lr=lr, seed=seed, head=head, output=output)}
+    weights = model.get_layer("recurrent").get_weights()
+    kernel, bias = model.get_layer("head").get_weights()
+    trained = cells_keras.from_keras_weights(kind, weights, Wy=kernel.T.copy(), by=bias[:, None].copy())
+    return trained, history

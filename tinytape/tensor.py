@@ -1,0 +1,298 @@
+"""`Tensor` (a value the tape can follow) and `apply` (run an op, record it).
+
+`apply` is the hot path of the whole engine: every op of every forward goes through
+it, so it is written plainly and without indirection.
+"""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from tinytape import _state
+from tinytape.errors import ShapeError, format_site
+
+_FLOATS = (np.dtype(np.float64), np.dtype(np.float32))
+_active_tapes = _state.active_tapes
+_scope_stack = _state.scope_stack
+_next_key = _state.next_key
+
+
+def _as_float_array(value, dtype=None):
+    """A private, read-only float copy of `value` (ints and bools become float64)."""
+    if dtype is not None:
+        dtype = np.dtype(dtype)
+        if dtype not in _FLOATS:
+            raise TypeError(f"Tensor: dtype {dtype} is not supported; use float64 (default) or float32")
+        arr = np.array(value, dtype=dtype)
+    else:
+        arr = np.array(value)
+        if arr.dtype not in _FLOATS:
+            if arr.dtype.kind in "biuf":       # bool, int, float16: float64, no surprise
+                arr = arr.astype(np.float64)
+            else:
+                raise TypeError(f"Tensor: cannot hold values of dtype {arr.dtype}; "
+                                "give numbers (float64 by default, or float32)")
+    arr.flags.writeable = False
+    return arr
+
+
+class Tensor:
+    """A NumPy array the tape can follow.
+
+    `value` is a read-only ndarray (float64 by default; float32 is kept). `key`
+    identifies this version of the value on tapes; item assignment (`t[i] = v`) is a
+    functional update that gives `t` a new key. `requires_grad=True` makes every
+    active tape track the tensor (as `tape.watch` does for one tape).
+    """
+
+    __slots__ = ("_value", "key", "_name", "requires_grad", "__weakref__")
+    # Higher than ndarray's, so `ndarray + Tensor` defers to the Tensor.
+    __array_priority__ = 1000.0
+
+    def __init__(self, value, requires_grad=False, name=None, dtype=None):
+        if isinstance(value, Tensor):
+            value = value._value
+        self._value = _as_float_array(value, dtype)
+        self.key = _next_key()
+        self._name = name
+        self.requires_grad = bool(requires_grad)
+
+    @property
+    def value(self):
+        """The value, as a read-only view: the tape keeps this array for the backward
+        sweep, so editing it in place would silently change gradients."""
+        view = self._value.view()
+        view.flags.writeable = False
+        return view
+
+    @property
+    def name(self):
+        return self._name
+
+    @name.setter
+    def name(self, name):
+        # Tapes keep names by key, so a drawing or a printed tape can use them.
+        self._name = name
+        for tape in _active_tapes:
+            if self.key in tape._tracked:
+                tape.names[self.key] = name
+
+    # -- properties ---------------------------------------------------------------
+    shape = property(lambda self: self._value.shape)
+    dtype = property(lambda self: self._value.dtype)
+    ndim = property(lambda self: self._value.ndim)
+    size = property(lambda self: self._value.size)
+
+    @property
+    def T(self):
+        return apply(ops.transpose, (self,), None)
+
+    def __len__(self):
+        return len(self._value)
+
+    def __iter__(self):
+        for i in range(len(self._value)):
+            yield self[i]
+
+    def __repr__(self):
+        body = np.array2string(self._value, prefix="Tensor(")
+        name = f", name={self.name!r}" if self.name else ""
+        return f"Tensor({body}{name})"
+
+    def __float__(self):
+        return float(self._value)
+
+    def item(self):
+        return self._value.item()
+
+    def numpy(self):
+        """A writable copy of the value (off the tape)."""
+        return np.array(self._value)
+
+    def __array__(self, dtype=None, copy=None):
+        if _state.strict_conversion and _is_tracked(self):
+            raise TypeError(_conversion_message(self))
+        if dtype is not None and dtype != self._value.dtype:
+            return self._value.astype(dtype)
+        return np.array(self._value) if copy else self.value
+
+    # -- methods ------------------------------------------------------------------
+    def reshape(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return apply(ops.reshape, (self,), {"shape": shape})
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return apply(ops.transpose, (self,), {"axes": axes or None})
+
+    def sum(self, axis=None, keepdims=False):
+        return apply(ops.sum, (self,), {"axis": axis, "keepdims": keepdims})
+
+    def mean(self, axis=None, keepdims=False):
+        return apply(ops.mean, (self,), {"axis": axis, "keepdims": keepdims})
+
+    def max(self, axis=None, keepdims=False):
+        return apply(ops.max, (self,), {"axis": axis, "keepdims": keepdims})
+
+    def __getitem__(self, index):
+        return apply(ops.getitem, (self,), {"index": _plain_index(index)})
+
+    def __setitem__(self, index, v):
+        # A functional update: the old version stays on the tape under its old key;
+        # this tensor now names the new version.
+        new = apply(ops.setitem, (self, v), {"index": _plain_index(index)})
+        self._value, self.key = new._value, new.key
+        if self._name:
+            self.name = self._name
+
+    # -- operators (explicit, so they can be found by reading) ---------------------
+    def __add__(self, other): return apply(ops.add, (self, other), None)
+    def __radd__(self, other): return apply(ops.add, (other, self), None)
+    def __sub__(self, other): return apply(ops.sub, (self, other), None)
+    def __rsub__(self, other): return apply(ops.sub, (other, self), None)
+    def __mul__(self, other): return apply(ops.mul, (self, other), None)
+    def __rmul__(self, other): return apply(ops.mul, (other, self), None)
+    def __truediv__(self, other): return apply(ops.div, (self, other), None)
+    def __rtruediv__(self, other): return apply(ops.div, (other, self), None)
+    def __pow__(self, other): return apply(ops.pow, (self, other), None)
+    def __rpow__(self, other): return apply(ops.pow, (other, self), None)
+    def __matmul__(self, other): return apply(ops.matmul, (self, other), None)
+    def __rmatmul__(self, other): return apply(ops.matmul, (other, self), None)
+    def __neg__(self): return apply(ops.neg, (self,), None)
+    def __pos__(self): return self
+    def __abs__(self): return apply(ops.abs, (self,), None)
+
+    # Comparisons are not differentiable: they give plain boolean arrays.
+    def __lt__(self, other): return self._value < _value(other)
+    def __le__(self, other): return self._value <= _value(other)
+    def __gt__(self, other): return self._value > _value(other)
+    def __ge__(self, other): return self._value >= _value(other)
+    def __eq__(self, other): return self._value == _value(other)
+    def __ne__(self, other): return self._value != _value(other)
+    __hash__ = object.__hash__
+
+    def __bool__(self):
+        return bool(self._value)
+
+    # NumPy protocol (np.tanh(t), np.dot(W, t), ...): see numpy_protocol.py.
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        return numpy_protocol.array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        return numpy_protocol.array_function(func, args, kwargs)
+
+
+def _value(x):
+    return x._value if isinstance(x, Tensor) else x
+
+
+def _plain_index(index):
+    """Indices are constants: a Tensor used as an index is read as its value."""
+    if isinstance(index, tuple):
+        return tuple(_index_part(p) for p in index)
+    return _index_part(index)
+
+
+def _index_part(p):
+    if isinstance(p, Tensor):
+        p = p._value
+    if isinstance(p, np.ndarray) and p.dtype.kind == "f":
+        if not np.all(p == np.round(p)):
+            raise IndexError("tinytape: an index array must hold whole numbers")
+        p = p.astype(np.intp)
+    return p
+
+
+def _is_tracked(t):
+    for tape in _active_tapes:
+        if t.key in tape._tracked:
+            return True
+    return False
+
+
+def _conversion_message(t):
+    label = f" {t.name!r}" if t.name else ""
+    return (f"a tracked value{label} of shape {t.shape} was turned into a plain NumPy array "
+            "(np.asarray, np.array, or assignment into an array made with np.zeros/np.empty): "
+            "it would leave the tape and its gradient would be lost. Build the result from "
+            "the tensor itself (e.g. np.zeros_like(x), np.stack, np.concatenate) instead.")
+
+
+def user_site():
+    """(filename, lineno) of the first frame outside tinytape's own files."""
+    frame = sys._getframe(2)
+    own = _state.OWN_FILES
+    while frame is not None:
+        if frame.f_code.co_filename not in own:
+            return (frame.f_code.co_filename, frame.f_lineno)
+        frame = frame.f_back
+    return None
+
+
+def apply(op, args, params):
+    """Run `op` on `args`; wrap the result and record it on every tape that tracks an input.
+
+    With no Tensor among the arguments it returns the plain ndarray and records
+    nothing: the same cell code runs on NumPy arrays and on Tensors.
+    """
+    values = []
+    keys = []
+    has_tensor = False
+    for a in args:
+        if type(a) is Tensor:
+            values.append(a._value)
+            keys.append(a.key)
+            has_tensor = True
+        else:
+            values.append(a)
+            keys.append(None)
+    try:
+        out = op.forward(*values, **params) if params else op.forward(*values)
+    except (ValueError, IndexError, TypeError) as exc:
+        raise ShapeError(_op_error_message(op, values, params, exc)) from None
+    if not has_tensor:
+        return out
+    if type(out) is not np.ndarray:
+        out = np.asarray(out)
+    result = _new_tensor(Tensor)
+    result._value = out
+    result.key = _next_key()
+    result._name = None
+    result.requires_grad = False
+    if _active_tapes:
+        site = None
+        for tape in _active_tapes:
+            if tape._recording:
+                if site is None and tape.trace:
+                    site = user_site()
+                tape._record(op, args, keys, values, params, result, site)
+    return result
+
+
+_new_tensor = object.__new__
+
+
+def _shape_text(v):
+    if isinstance(v, np.ndarray):
+        return f"{v.shape} {v.dtype}" if v.dtype not in _FLOATS else str(v.shape)
+    if isinstance(v, (list, tuple)):
+        return f"{type(v).__name__} of {len(v)}"
+    return f"scalar {v!r}" if isinstance(v, (int, float)) else type(v).__name__
+
+
+def _op_error_message(op, values, params, exc):
+    shapes = ", ".join(_shape_text(v) for v in values)
+    extra = ""
+    if params:
+        shown = {k: v for k, v in params.items() if k not in ("condition",)}
+        extra = " with " + ", ".join(f"{k}={v!r}" for k, v in shown.items()) if shown else ""
+    site = user_site()
+    where = f" (at {format_site(site)})" if site else ""
+    hint = f"\n  fix: {op.hint}" if op.hint else ""
+    return f"tinytape.{op.name}: inputs of shapes {shapes}{extra}: {exc}{where}{hint}"
+
+
+from tinytape import ops, numpy_protocol  # noqa: E402  (they import apply/Tensor from here)

@@ -1,0 +1,1 @@
+"""visuals: Graphviz drawings of tapes and matplotlib plots."""

@@ -1,0 +1,160 @@
+"""What a drawing is made from: a tape, a tensor on a tape, or a learner-check report.
+
+Everything here reads the tape's public contract (docs/design.md): `records` (index, op,
+inputs, input_values, output, value, params, scope), `leaves`, `names`, `value_grads`.
+A learner-check report is duck-typed (attributes `tape`, `disagreeing_records`, optional
+`target_keys`) so visuals never imports tinytape.check.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class TapeView:
+    """The tape's records plus the lookups every builder needs, computed once."""
+
+    tape: object
+    records: list
+    leaves: dict
+    names: dict
+    grads: dict
+    producer: dict  # output key -> record
+    order: dict  # key -> first-appearance number (stable node ids between runs)
+    shapes: dict  # key -> shape
+    final_key: int | None  # the last record's output: the loss, by default
+    consumers: dict = field(default_factory=dict)  # key -> number of uses
+
+    def kind(self, key: int) -> str:
+        """`param` (a watched leaf), `value` (produced by a record) or `input` (a tensor from outside)."""
+        if key in self.producer:
+            return "value"
+        return "param" if key in self.leaves else "input"
+
+
+def view_of(tape) -> TapeView:
+    records = list(getattr(tape, "records", None) or [])
+    leaves = dict(getattr(tape, "leaves", None) or {})
+    names = dict(getattr(tape, "names", None) or {})
+    grads = dict(getattr(tape, "value_grads", None) or {})
+    producer, order, shapes, consumers = {}, {}, {}, {}
+
+    def see(key, value):
+        if key not in order:
+            order[key] = len(order)
+            shapes[key] = tuple(getattr(value, "shape", ()))
+
+    for key, value in leaves.items():
+        see(key, value)
+    for record in records:
+        for key, value in zip(record.inputs, record.input_values):
+            if key is not None:
+                see(key, value)
+                consumers[key] = consumers.get(key, 0) + 1
+        see(record.output, record.value)
+        producer[record.output] = record
+    final_key = records[-1].output if records else None
+    return TapeView(tape, records, leaves, names, grads, producer, order, shapes, final_key, consumers)
+
+
+@dataclass
+class Subject:
+    """A resolved `draw` argument: the tape and what to highlight."""
+
+    view: TapeView
+    highlight_keys: set
+    highlight_records: set
+    target_keys: set
+
+
+def _is_tape(obj) -> bool:
+    return hasattr(obj, "records") and hasattr(obj, "leaves")
+
+
+def resolve(obj, highlight=(), target=None) -> Subject:
+    """Turn `draw`'s first argument (tape, tensor with a tape, check report) into a Subject."""
+    extra_records: set = set()
+    target_keys: set = set()
+    if _is_tape(obj):
+        tape = obj
+    elif hasattr(obj, "tape") and hasattr(obj, "disagreeing_records"):
+        tape = obj.tape
+        extra_records = {int(index) for index in obj.disagreeing_records}
+        target_keys = {int(key) for key in (getattr(obj, "target_keys", None) or ())}
+    elif hasattr(obj, "key") and _is_tape(getattr(obj, "tape", None)):
+        tape = obj.tape
+        target_keys = {obj.key}
+    else:
+        raise TypeError(
+            f"visuals.draw: cannot draw a {type(obj).__name__}; pass a tinytape.Tape (after recording), "
+            "a Tensor that knows its tape, or a learner-check report (with .tape and .disagreeing_records)"
+        )
+    view = view_of(tape)
+    if not view.records:
+        raise ValueError("visuals.draw: the tape is empty; record some operations inside `with Tape() as tape:` first")
+    n_records = len(view.records)
+    bad = sorted(i for i in extra_records if not 0 <= i < n_records)
+    if bad:
+        raise ValueError(f"visuals.draw: disagreeing_records {bad} are not record indices of this tape (0..{n_records - 1})")
+    keys, records = _highlight_items(view, highlight)
+    if target is not None:
+        target_keys = {_key_of(view, target)}
+    if not target_keys and view.final_key is not None:
+        target_keys = {view.final_key}
+    return Subject(view, keys, records | extra_records, target_keys)
+
+
+def _key_of(view: TapeView, item) -> int:
+    if isinstance(item, bool):
+        raise TypeError("visuals.draw: highlight items are keys (int), tensors or names (str), not bool")
+    if isinstance(item, int):
+        if item not in view.order:
+            raise ValueError(f"visuals.draw: key {item} is not on this tape")
+        return item
+    if isinstance(item, str):
+        matches = [key for key, name in view.names.items() if name == item and key in view.order]
+        if not matches:
+            known = ", ".join(sorted({str(n) for n in view.names.values()})[:12])
+            raise ValueError(f"visuals.draw: no value named {item!r} on this tape; names include: {known}")
+        return max(matches, key=view.order.get)  # the latest version of that name
+    key = getattr(item, "key", None)
+    if isinstance(key, int) and key in view.order:
+        return key
+    raise ValueError(f"visuals.draw: cannot highlight {item!r}: it is not a key, name or tensor of this tape")
+
+
+def _highlight_items(view: TapeView, highlight) -> tuple[set, set]:
+    if highlight is None:
+        return set(), set()
+    if isinstance(highlight, (str, int)) or hasattr(highlight, "key"):
+        highlight = (highlight,)
+    keys, records = set(), set()
+    for item in highlight:
+        if hasattr(item, "op") and hasattr(item, "output") and hasattr(item, "index"):
+            records.add(item.index)  # a Record
+        else:
+            keys.add(_key_of(view, item))
+    return keys, records
+
+
+def path_to_targets(view: TapeView, start_keys: set, start_records: set, target_keys: set) -> tuple[set, set]:
+    """Values and records on a path from the start nodes to a target (the loss). Two linear sweeps.
+
+    Forward: everything computed from a start. Backward: everything a target depends on.
+    The path is their intersection; the starts themselves are always included.
+    """
+    reach = set(start_keys)
+    forward_records = set()
+    for record in view.records:
+        if record.index in start_records or any(key in reach for key in record.inputs if key is not None):
+            reach.add(record.output)
+            forward_records.add(record.index)
+    needed = set(target_keys)
+    backward_records = set()
+    for record in reversed(view.records):
+        if record.output in needed:
+            backward_records.add(record.index)
+            needed.update(key for key in record.inputs if key is not None)
+    keys = (reach & needed) | set(start_keys)
+    keys |= {view.records[i].output for i in start_records}
+    return keys, (forward_records & backward_records) | set(start_records)
