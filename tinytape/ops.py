@@ -15,6 +15,8 @@ in `functions.py`. Calling an `Op` applies it (records it when a tape is watchin
 """
 from __future__ import annotations
 
+import builtins
+
 import numpy as np
 
 from tinytape.tensor import apply
@@ -192,7 +194,7 @@ def _sum_vjp(g, ans, x, axis=None, keepdims=False):
 
 
 def _mean_vjp(g, ans, x, axis=None, keepdims=False):
-    count = x.size // max(ans.size, 1) if x.size else 1
+    count = x.size // builtins.max(ans.size, 1) if x.size else 1
     return np.broadcast_to(_expand_reduced(g, x, axis, keepdims) / count, x.shape)
 
 
@@ -256,18 +258,14 @@ def _getitem_vjp(g, ans, x, index):
 
 def _setitem_forward(x, v, index):
     if _is_advanced(index):
-        flat = np.ravel_multi_index(tuple(np.broadcast_arrays(*_as_tuple(index))), x.shape) \
-            if all(isinstance(p, (np.ndarray, list)) for p in _as_tuple(index)) else None
-        if flat is not None and np.unique(flat).size != np.size(flat):
-            raise ValueError("repeated indices in an assignment: later writes hide earlier "
-                             "ones, so their gradient would be silently lost")
+        hits = np.zeros(np.shape(x), dtype=np.intp)
+        np.add.at(hits, index, 1)
+        if hits.max(initial=0) > 1:
+            raise ValueError("repeated indices in an assignment: later writes hide earlier ones, "
+                             "so their gradient would be silently lost; assign each entry once")
     out = np.array(x, copy=True)
     out[index] = v
     return out
-
-
-def _as_tuple(index):
-    return index if isinstance(index, tuple) else (index,)
 
 
 def _setitem_vjp_x(g, ans, x, v, index):
