@@ -102,6 +102,25 @@ def test_requires_grad_is_tracked_without_watch():
     np.testing.assert_array_equal(tape.gradient(y, x), [3.0, 3.0])
 
 
+def test_requires_grad_bias_meeting_a_tracked_input_is_adopted():
+    W = tt.Tensor(np.ones((2, 2)), requires_grad=True)
+    b = tt.Tensor(np.ones((2, 1)), requires_grad=True)
+    with tt.Tape() as tape:
+        y = ((W @ np.ones((2, 1))) + b).sum()
+    gW, gb = tape.gradient(y, [W, b])
+    np.testing.assert_array_equal(gb, [[1.0], [1.0]])
+    np.testing.assert_array_equal(gW, np.ones((2, 2)))
+
+
+def test_names_of_untracked_inputs_are_kept():
+    x = tt.Tensor(np.ones((2, 1)), name="x<3>")
+    W = tt.Tensor(np.ones((2, 2)))
+    with tt.Tape() as tape:
+        tape.watch(W)
+        W @ x
+    assert tape.label(x.key) == "x<3>"
+
+
 def test_untracked_tensor_is_a_constant():
     x, c = tt.Tensor(2.0), tt.Tensor(5.0)
     with tt.Tape() as tape:

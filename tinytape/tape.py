@@ -124,12 +124,18 @@ class Tape:
 
     def _record(self, op, args, keys, values, params, result, site):
         tracked = self._tracked
-        for k in keys:
-            if k in tracked:
-                break
-        else:
-            if not self._adopt_requires_grad(args):
-                return
+        hit = False
+        for a in args:
+            if type(a) is Tensor:
+                if a.key in tracked:
+                    hit = True
+                elif a.requires_grad:          # first use on this tape: it becomes a leaf
+                    self._add_leaf(a)
+                    hit = True
+                elif a._name:                  # an untracked, named input (e.g. x<3>)
+                    self.names[a.key] = a._name
+        if not hit:
+            return
         if self.check_finite and not np.all(np.isfinite(result._value)):
             self._raise_not_finite(op, values, site)
         index = len(self._records)
@@ -139,15 +145,6 @@ class Tape:
                                                    result._value, params, _scope_stack[-1], site)))
         self._producer[out_key] = index
         tracked.add(out_key)
-
-    def _adopt_requires_grad(self, args):
-        """Track the requires_grad tensors among args (as leaves); True if any."""
-        hit = False
-        for a in args:
-            if isinstance(a, Tensor) and a.requires_grad:
-                self._add_leaf(a)
-                hit = True
-        return hit
 
     def _raise_not_finite(self, op, values, site):
         scope_label = _state.scope_stack[-1]
