@@ -31,6 +31,7 @@ class Record(NamedTuple):
     params: dict | None        # op parameters (axis, keepdims, index, ...)
     scope: str                 # e.g. "lstm/t=3"; "" at top level
     site: tuple | None         # (filename, lineno) of the user code that recorded it
+    grad_inputs: tuple = ()    # positions of the inputs this tape tracks (gradients flow there)
 
 
 @contextlib.contextmanager
@@ -122,19 +123,24 @@ class Tape:
 
     scope = staticmethod(scope)
 
-    def _record(self, op, args, keys, values, params, result, site):
+    def _record(self, op, args, values, params, result, site):
         tracked = self._tracked
-        hit = False
-        for a in args:
+        keys = []
+        grad_inputs = []           # positions of tracked inputs: the sweep visits only these
+        for i, a in enumerate(args):
             if type(a) is Tensor:
-                if a.key in tracked:
-                    hit = True
+                k = a.key
+                keys.append(k)
+                if k in tracked:
+                    grad_inputs.append(i)
                 elif a.requires_grad:          # first use on this tape: it becomes a leaf
                     self._add_leaf(a)
-                    hit = True
+                    grad_inputs.append(i)
                 elif a._name:                  # an untracked, named input (e.g. x<3>)
-                    self.names[a.key] = a._name
-        if not hit:
+                    self.names[k] = a._name
+            else:
+                keys.append(None)
+        if not grad_inputs:
             return
         if self.check_finite and not np.all(np.isfinite(result._value)):
             self._raise_not_finite(op, values, site)
@@ -142,7 +148,8 @@ class Tape:
         out_key = result.key
         # tuple.__new__ skips NamedTuple's Python-level __new__: this line runs per op.
         self._records.append(_make_record(Record, (index, op, tuple(keys), tuple(values), out_key,
-                                                   result._value, params, _scope_stack[-1], site)))
+                                                   result._value, params, _scope_stack[-1], site,
+                                                   tuple(grad_inputs))))
         self._producer[out_key] = index
         tracked.add(out_key)
 
@@ -242,6 +249,7 @@ class Tape:
         if retain_all:
             retained.clear()
         pop = grads.pop
+        every_tracked_value = reach is self._tracked
         for rec in reversed(records):
             out_key = rec[4]
             g = pop(out_key, None)
@@ -251,10 +259,11 @@ class Tape:
                 kept[out_key] = g
             if retained is not None:
                 retained[out_key] = g
-            _, op, inputs, values, _, ans, params, _, _ = rec
+            _, op, inputs, values, _, ans, params, _, _, grad_inputs = rec
             vjps = op.vjps
-            for i, k in enumerate(inputs):
-                if k is None or k not in reach:
+            for i in grad_inputs:
+                k = inputs[i]
+                if not every_tracked_value and k not in reach:
                     continue
                 if vjps is None:
                     gi = op.vjp_nth(i, g, ans, *values, **(params or {}))

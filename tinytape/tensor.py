@@ -239,16 +239,13 @@ def apply(op, args, params):
     nothing: the same cell code runs on NumPy arrays and on Tensors.
     """
     values = []
-    keys = []
     has_tensor = False
     for a in args:
         if type(a) is Tensor:
             values.append(a._value)
-            keys.append(a.key)
             has_tensor = True
         else:
             values.append(a)
-            keys.append(None)
     try:
         out = op.forward(*values, **params) if params else op.forward(*values)
     except (ValueError, IndexError, TypeError) as exc:
@@ -268,7 +265,7 @@ def apply(op, args, params):
             if tape._recording:
                 if site is None and tape.trace:
                     site = user_site()
-                tape._record(op, args, keys, values, params, result, site)
+                tape._record(op, args, values, params, result, site)
     return result
 
 
