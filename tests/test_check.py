@@ -14,6 +14,12 @@ def test_numeric_gradient_of_a_known_function():
     np.testing.assert_allclose(g, np.cos(x), rtol=1e-8)
 
 
+def test_numeric_gradient_of_non_contiguous_inputs():
+    a = np.asfortranarray(np.arange(6.0).reshape(2, 3))
+    np.testing.assert_allclose(numeric_gradient(lambda v: float(np.sum(v * v)), a), 2 * a, rtol=1e-8)
+    np.testing.assert_allclose(numeric_gradient(lambda v: float(np.sum(v * v)), a.T), 2 * a.T, rtol=1e-8)
+
+
 def test_numeric_gradient_mirrors_dict_arguments():
     p = {"a": np.array([1.0, 2.0]), "b": np.array(3.0)}
     ga, gp = numeric_gradient(lambda x, q: np.sum(x * q["a"]) * q["b"], np.ones(2), p)

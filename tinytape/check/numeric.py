@@ -9,9 +9,11 @@ from tinytape.tensor import Tensor
 
 
 def _to_float64(arg):
+    # order="C": the perturbation loop writes through reshape(-1), which is a view only
+    # for C-contiguous arrays (a transposed input would otherwise never be perturbed).
     if isinstance(arg, dict):
-        return {k: np.array(np.asarray(v), dtype=np.float64) for k, v in arg.items()}
-    return np.array(np.asarray(arg), dtype=np.float64)
+        return {k: np.array(np.asarray(v), dtype=np.float64, order="C") for k, v in arg.items()}
+    return np.array(np.asarray(arg), dtype=np.float64, order="C")
 
 
 def _scalar(out):
@@ -44,6 +46,7 @@ def numeric_gradient(f, *args, eps=1e-6):
     for i, k, arr in _entries(args):
         g = grads[i][k] if k is not None else grads[i]
         flat, gflat = arr.reshape(-1), g.reshape(-1)
+        assert np.shares_memory(flat, arr) and np.shares_memory(gflat, g)
         for j in range(flat.size):
             keep = flat[j]
             flat[j] = keep + eps
