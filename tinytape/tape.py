@@ -12,11 +12,10 @@ import numpy as np
 
 from tinytape import _state
 from tinytape.errors import TapeError, format_site
-from tinytape.tensor import Tensor
+from tinytape.tensor import Tensor, site_of
 
 
 _scope_stack = _state.scope_stack
-_make_record = tuple.__new__
 
 
 class Record(NamedTuple):
@@ -81,7 +80,8 @@ class Tape:
         self.persistent = persistent
         self.check_finite = check_finite
         self.trace = trace
-        self._records: list[Record] = []
+        self._records: list[tuple] = []        # raw tuples in Record's field order
+        self._record_views: list[Record] = []
         self._producer: dict[int, int] = {}     # output key -> record index
         self._tracked: set[int] = set()
         self.leaves: dict[int, np.ndarray] = {}
@@ -146,10 +146,10 @@ class Tape:
             self._raise_not_finite(op, values, site)
         index = len(self._records)
         out_key = result.key
-        # tuple.__new__ skips NamedTuple's Python-level __new__: this line runs per op.
-        self._records.append(_make_record(Record, (index, op, tuple(keys), tuple(values), out_key,
-                                                   result._value, params, _scope_stack[-1], site,
-                                                   tuple(grad_inputs))))
+        # A plain tuple in Record's field order (this line runs per op); `records` gives
+        # Record views, with the raw site decoded to (filename, lineno).
+        self._records.append((index, op, tuple(keys), values, out_key, result._value, params,
+                              _scope_stack[-1], site, tuple(grad_inputs)))
         self._producer[out_key] = index
         tracked.add(out_key)
 
@@ -159,13 +159,17 @@ class Tape:
             f"input {i}: shape {np.shape(v)}, {'finite' if np.all(np.isfinite(v)) else 'has NaN/Inf'}"
             for i, v in enumerate(values))
         raise FloatingPointError(
-            f"tinytape.{op.name} produced NaN or Inf at {format_site(site)}"
+            f"tinytape.{op.name} produced NaN or Inf at {format_site(site_of(site))}"
             f"{' in scope ' + scope_label if scope_label else ''} (tape record {len(self._records)}); {inputs}")
 
     # -- reading ------------------------------------------------------------------
     @property
     def records(self) -> list[Record]:
-        return list(self._records)
+        """The Wengert list as Records (each built once, when first read)."""
+        views = self._record_views
+        for raw in self._records[len(views):]:
+            views.append(Record(*raw[:8], site_of(raw[8]), raw[9]))
+        return list(views)
 
     def __len__(self):
         return len(self._records)
@@ -173,7 +177,7 @@ class Tape:
     def producer(self, key):
         """The record that produced `key`, or None for a leaf or a constant."""
         index = self._producer.get(key)
-        return None if index is None else self._records[index]
+        return None if index is None else self.records[index]
 
     def label(self, key):
         """A short readable name for a value: its name, or v<key>."""
@@ -208,7 +212,7 @@ class Tape:
         grads = self._sweep(target, [s.key for s in flat], seed, retain_all)
         self._used = True
         if not self.persistent:
-            self._records, self._producer = [], {}
+            self._records, self._record_views, self._producer = [], [], {}
         out = []
         for s in flat:
             g = grads.get(s.key)
