@@ -102,10 +102,10 @@ tanh = _elementwise("tanh", "tanh", np.tanh, lambda g, ans, x: g * (1.0 - ans * 
 
 
 def _sigmoid(x):
-    # Stable for large |x|: exp only ever sees −|x| ≤ 0, so it cannot overflow.
-    # x ≥ 0: 1 / (1 + e^−x);  x < 0: e^x / (1 + e^x). Both exact to rounding.
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0, e) / (1.0 + e)
+    # 1 / (1 + e^−x) is exact to rounding for every x; the only hazard is e^−x
+    # overflowing (with a warning) for x < −709, so the exponent is capped there:
+    # 1 / (1 + e^709) ≈ 1e−308 stands for a true value below 1e−308.
+    return 1.0 / (1.0 + np.exp(np.minimum(-x, 709.0)))
 
 
 # σ'(z) = σ(z)(1 − σ(z)), written with the output: the thesis's (A-3).
