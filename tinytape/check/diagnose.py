@@ -7,7 +7,8 @@ Two kinds of evidence, both exact (random data make accidental matches vanishing
    h- and x-column blocks swapped, = T not summed over the batch, = one time step's part.
 2. Counterfactual sweeps over the learner's own graph ("what would the gradients be if
    ..."): a tanh′/σ′ taken at the wrong point or with the other function's formula; a
-   branch missing, counted twice or sign-flipped; a product's other factor dropped; the
+   branch missing, counted twice or sign-flipped; a product's other factor dropped; a
+   square weight not transposed on the way back; the
    output gradient dropped or replaced by ones (the thesis's (4-39) slip); the other GRU
    convention. A counterfactual explains a gradient when yours equals it.
 """
@@ -45,6 +46,7 @@ class Context:
     steps: list = field(default_factory=list)          # [(first record, end record)] per step
     output_names: dict = field(default_factory=dict)   # output key -> name ('c_next')
     params: dict = field(default_factory=dict)         # gradient name -> dict key
+    plain_grads: dict | None = None                    # every value's gradient, once computed
 
 
 def _close(a, b, ctx):
@@ -56,7 +58,11 @@ def _close(a, b, ctx):
 
 
 def diagnose(ctx):
-    """{gradient name: Diagnosis} for the wrong gradients that a known mistake explains."""
+    """{gradient name: Diagnosis} for the wrong gradients that a known mistake explains.
+
+    A value transformation explains one gradient at a time; a counterfactual that
+    explains every wrong gradient at once is the better story and wins for all of them.
+    """
     found = {}
     for name in ctx.wrong:
         y = ctx.yours.get(name)
@@ -69,9 +75,17 @@ def diagnose(ctx):
         d = _value_transform(name, y, np.asarray(ctx.tape[name], dtype=float), ctx)
         if d is not None:
             found[name] = d
-    remaining = [n for n in ctx.wrong if n not in found and _usable(ctx.yours.get(n), ctx.tape[n])]
-    if remaining and len(ctx.records) <= MAX_RECORDS_FOR_COUNTERFACTUALS:
-        found.update(_counterfactuals(remaining, ctx))
+    usable = [n for n in ctx.wrong if _usable(ctx.yours.get(n), ctx.tape[n])]
+    remaining = [n for n in usable if n not in found]
+    # Counterfactual sweeps for single cells; a sequence's graph is T times bigger, and
+    # its story is told by the first bad time step instead.
+    if remaining and not ctx.steps and len(ctx.records) <= MAX_RECORDS_FOR_COUNTERFACTUALS:
+        explained = _counterfactuals(usable, ctx)
+        whole = {d.text for d in explained.values()}
+        if len(whole) == 1 and set(explained) == set(usable):
+            found.update(explained)
+        else:
+            found.update({n: d for n, d in explained.items() if n in remaining})
     return found
 
 
@@ -124,7 +138,7 @@ def _value_transform(name, y, t, ctx):
         if _close(y, swapped, ctx):
             return Diagnosis("slices_swapped", "the h- and x-column blocks are swapped: the forward "
                              "stacks [h_prev; x] (hidden rows first), so dW = dz · [h_prev; x]ᵀ")
-    if ctx.steps and name in ctx.params:
+    if name in ctx.params:
         per_step = _per_step_parts(name, ctx)
         for t_index, part in enumerate(per_step):
             if part is not None and _close(y, part, ctx):
@@ -136,31 +150,42 @@ def _value_transform(name, y, t, ctx):
 
 
 def _per_step_parts(name, ctx):
+    """The part of a parameter's gradient from each time step.
+
+    With the steps known (a traced cell function) a step is its record range; otherwise
+    each use of the parameter counts as one step (a cell uses each weight once per step).
+    """
     grads = _plain_grads(ctx)
     key = ctx.leaf_keys[name]
-    parts = []
-    for start, end in ctx.steps:
-        part = _localize.edge_contributions(ctx.records[start:end], grads, key)
-        parts.append(part)
-    return parts
+    if ctx.steps:
+        ranges = [ctx.records[start:end] for start, end in ctx.steps]
+    else:
+        ranges = [[rec] for rec in ctx.records if key in rec.inputs]
+    if len(ranges) < 2:
+        return []
+    return [_localize.edge_contributions(records, grads, key) for records in ranges]
 
 
 def _plain_grads(ctx):
-    if not hasattr(ctx, "_grads"):
-        ctx._grads = _localize.sweep(ctx.records, ctx.seeds)
-    return ctx._grads
+    if ctx.plain_grads is None:
+        ctx.plain_grads = _localize.sweep(ctx.records, ctx.seeds)
+    return ctx.plain_grads
 
 
 # ------------------------------------------------------------------ counterfactuals
 def _counterfactuals(remaining, ctx):
     records = ctx.records
-    upstream = sorted(_localize.ancestors(records, None, list(ctx.seeds)))
+    upstream = sorted(_localize.ancestors(records, list(ctx.seeds)))
     graph = [records[i] for i in upstream]
     producers = {rec.output: rec for rec in records}
     on_wrong = set()
     for n in remaining:
         on_wrong |= _localize.descendants(graph, ctx.leaf_keys[n])
-    candidates = list(_catalogue(graph, producers, on_wrong, ctx))
+    labels = {key: name[1:] if name.startswith("d") else name for name, key in ctx.leaf_keys.items()}
+    for act in _activations(graph, producers):
+        labels[records[act.index].output] = \
+            f"the {act.name} at {_localize.site_text(act.site, with_code=False)}"
+    candidates = list(_catalogue(graph, producers, on_wrong, ctx, labels))
     results = []
     for order, (kind, text, edit) in enumerate(candidates):
         grads = _localize.sweep(graph, ctx.seeds, edit)
@@ -190,7 +215,7 @@ def _counterfactuals(remaining, ctx):
     return found
 
 
-def _catalogue(graph, producers, on_wrong, ctx):
+def _catalogue(graph, producers, on_wrong, ctx, labels):
     """(kind, words, Edit) for every counterfactual worth one sweep, likeliest first."""
     yield from _gru_convention(graph, producers)
     for act in _activations(graph, producers):
@@ -202,9 +227,10 @@ def _catalogue(graph, producers, on_wrong, ctx):
                f"{out} (d{out}): its term is missing",
                _localize.Edit(seeds={k: (np.zeros_like(v) if k == key else v)
                                      for k, v in ctx.seeds.items()}))
+        slip = " (the thesis's (4-39) drops ∂L/∂h in its last line)" if out[:1] in "ha" else ""
         yield ("dropped_upstream",
                f"the factor d{out} is missing: yours equals the tape's with d{out} replaced by "
-               f"ones (the thesis's (4-39) drops ∂L/∂h in its last line)",
+               f"ones{slip}",
                _localize.Edit(seeds={k: (np.ones_like(v) if k == key else v)
                                      for k, v in ctx.seeds.items()}))
     for rec in reversed(graph):
@@ -216,9 +242,18 @@ def _catalogue(graph, producers, on_wrong, ctx):
                     yield ("dropped_factor",
                            f"a factor dropped: yours equals the tape's if, going back through the "
                            f"product at {_localize.site_text(rec.site)}, the gradient to "
-                           f"{_label(rec.inputs[i], producers)} is not multiplied by the other "
-                           f"factor ({_label(rec.inputs[1 - i], producers)})",
+                           f"{_label(rec.inputs[i], producers, labels)} is not multiplied by the other "
+                           f"factor ({_label(rec.inputs[1 - i], producers, labels)})",
                            _localize.Edit(local={rec.index: _drop_factor(i)}))
+    for rec in reversed(graph):
+        weight = rec.input_values[0] if rec.op.name == "matmul" else None
+        if weight is not None and rec.index in on_wrong and rec.inputs[1] is not None \
+                and np.ndim(weight) == 2 and weight.shape[0] == weight.shape[1]:
+            yield ("weight_not_transposed",
+                   f"the weight not transposed: yours equals the tape's if the gradient going back "
+                   f"through {_localize.site_text(rec.site)} is W · g instead of Wᵀ · g (a square W "
+                   f"hides the mistake from the shapes)",
+                   _localize.Edit(local={rec.index: _untransposed_weight}))
     for scale, kind, words in ((0.0, "missing_branch", "missing branch: yours equals the tape's "
                                 "without the path"),
                                (2.0, "counted_twice", "a branch counted twice: yours equals the "
@@ -232,16 +267,28 @@ def _catalogue(graph, producers, on_wrong, ctx):
                 if k is None:
                     continue
                 tail = {0.0: "left out", 2.0: "counted twice", -1.0: "flipped"}[scale]
-                yield (kind, f"{words} from {_label(k, producers)} into "
-                       f"{_localize.site_text(rec.site)} ({rec.op.symbol}) {tail}",
+                yield (kind, f"{words} from {_label(k, producers, labels)} into the {rec.op.name} at "
+                       f"{_localize.site_text(rec.site)} {tail}",
                        _localize.Edit(cut={(rec.index, i): scale}))
 
 
-def _label(key, producers):
+def _label(key, producers, labels):
+    """'h_prev', 'the sigmoid at lstm.py:18' or 'the tanh at lstm.py:25' for a value."""
+    if key in labels:
+        return labels[key]
     rec = producers.get(key)
     if rec is None:
         return f"an input (v{key})"
-    return f"the value of {_localize.site_text(rec.site)}"
+    return f"the {rec.op.name} at {_localize.site_text(rec.site, with_code=False)}"
+
+
+def _untransposed_weight(g, rec):
+    """matmul W @ v differentiated with W instead of Wᵀ for v (W square)."""
+    (wk, vk), (w, v) = rec.inputs, rec.input_values
+    out = [(vk, w @ g)]
+    if wk is not None:
+        out.append((wk, _localize.unbroadcast(g @ np.swapaxes(v, -1, -2), np.shape(w))))
+    return out
 
 
 def _drop_factor(i):
@@ -295,12 +342,11 @@ def _activations(graph, producers):
 def _caller_site(rec, z_producer):
     # A learner's `sigmoid` helper records its ops at the helper's line; the line that
     # made the pre-activation (`gf = sigmoid(Wf @ concat + bf)`) says which gate it is.
-    if z_producer is not None and z_producer.site and rec.site and z_producer.site[0] == rec.site[0] \
-            and z_producer.site[1] > rec.site[1]:
-        return z_producer.site
-    if z_producer is not None and z_producer.site and rec.site and z_producer.site[0] != rec.site[0]:
-        return z_producer.site
-    return rec.site
+    own = _localize.record_site(rec.site)
+    made = _localize.record_site(z_producer.site) if z_producer is not None else None
+    if made and own and (made[0] != own[0] or made[1] > own[1]):
+        return made
+    return own
 
 
 def _sig(v):

@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import os
 import traceback
 from dataclasses import dataclass
 
 import numpy as np
 
-from tinytape import _state
 from tinytape.check import diagnose as _diagnose
 from tinytape.check import localize as _localize
 from tinytape.check import numpy_shim
@@ -32,7 +32,8 @@ from tinytape.check.sequence import CellTrace
 from tinytape.tape import Tape
 from tinytape.tensor import Tensor
 
-__all__ = ["backward", "BackwardReport", "GradientCheck", "LearnerError"]
+__all__ = ["backward", "compare_gradient", "learner_error", "BackwardReport", "GradientCheck",
+           "LearnerError"]
 
 
 @dataclass
@@ -48,7 +49,7 @@ class _Leaf:
     tape_grad: np.ndarray = None
 
 
-def backward(forward, backward, *args, seed=0, atol=1e-7, rtol=1e-5, reference=None,
+def backward(forward, backward, *args, seed=0, atol=None, rtol=None, reference=None,
              outputs=None, names=None):
     """Check `backward` (the learner's hand-derived one) against the tape of `forward`.
 
@@ -58,10 +59,17 @@ def backward(forward, backward, *args, seed=0, atol=1e-7, rtol=1e-5, reference=N
     indices of the outputs). Gradient names: 'd' + the forward's parameter name for an
     array argument (dxt, da_prev), 'd' + key for a dict argument (dWf); `names=` maps a
     default name (or the argument/key) to the learner's name. Returns a BackwardReport.
+
+    A gradient agrees when every |yours − tape| ≤ atol + rtol·max|tape|; the defaults
+    (atol 1e-8, rtol 1e-6 in float64; 1e-5 and 1e-4 when an input is float32) sit far
+    below the errors real mistakes make and far above rounding.
     """
-    report = BackwardReport(_name(forward), _name(backward), atol=atol, rtol=rtol, seed=seed)
     arg_names = _arg_names(forward, len(args))
     leaves = _leaves(args, arg_names, names or {})
+    single = any(leaf.value.dtype == np.float32 for leaf in leaves)
+    atol = (1e-5 if single else 1e-8) if atol is None else atol
+    rtol = (1e-4 if single else 1e-6) if rtol is None else rtol
+    report = BackwardReport(_name(forward), _name(backward), atol=atol, rtol=rtol, seed=seed)
     report.leaf_names = {leaf.grad_name: leaf.key_in_dict or leaf.arg_name for leaf in leaves}
 
     # 1. The learner's forward on NumPy arrays (its cache feeds its backward).
@@ -101,6 +109,13 @@ def backward(forward, backward, *args, seed=0, atol=1e-7, rtol=1e-5, reference=N
                 f"Tensors, so the tape cannot referee its gradients; build it from the inputs with "
                 f"NumPy operations (np.dot, np.tanh, *, +, np.concatenate, slicing)", None, "")
             return report
+        if out.shape != np.shape(outs[i]) or not np.allclose(out.value, outs[i], rtol=1e-9, atol=1e-12):
+            report.error = LearnerError(
+                report.forward_name, "forward", "not repeatable",
+                f"the output {name!r} came out different on a second run with the same inputs "
+                f"(random numbers, or the inputs changed in place?), so its gradients cannot be "
+                f"compared; make the forward a function of its inputs only", None, "")
+            return report
         targets.append(out)
     report.target_keys = [t.key for t in targets]
 
@@ -110,7 +125,7 @@ def backward(forward, backward, *args, seed=0, atol=1e-7, rtol=1e-5, reference=N
                   for i in graded]
     report.cotangents = cotangents
     records = tape.records
-    upstream = _localize.ancestors(records, None, report.target_keys)
+    upstream = _localize.ancestors(records, report.target_keys)
     used = {k for i in upstream for k in records[i].inputs} | set(report.target_keys)
     sources = [leaf.tensor for leaf in leaves]
     totals = [np.zeros(leaf.value.shape) for leaf in leaves]
@@ -142,10 +157,19 @@ def backward(forward, backward, *args, seed=0, atol=1e-7, rtol=1e-5, reference=N
             f"{', '.join(repr(leaf.grad_name) for leaf in leaves if leaf.demanded)}", None, "")
         return report
 
-    # 5. Compare every gradient.
+    # 5. Compare every gradient; say where and, when it is recognisable, what.
     _compare_all(report, leaves, grads)
-    if not report.failures:
-        return report
+    if report.failures:
+        try:
+            _explain(report, leaves, grads, records, targets, cotangents, outs, graded, trace)
+        except Exception as exc:     # the verdict stands even if an explanation fails: say so
+            report.notes.append(f"tinytape could not finish explaining the failures "
+                                f"({type(exc).__name__}: {exc}); please report it")
+    return report
+
+
+def _explain(report, leaves, grads, records, targets, cotangents, outs, graded, trace):
+    """Localisation (which ops), diagnoses (which mistake), first bad time step."""
     seeds = {}
     for t, ct in zip(targets, cotangents):
         seeds[t.key] = seeds[t.key] + ct if t.key in seeds else ct
@@ -154,10 +178,10 @@ def backward(forward, backward, *args, seed=0, atol=1e-7, rtol=1e-5, reference=N
     right = [r.name for r in report.rows if r.ok and r.name in leaf_keys]
     params = {leaf.grad_name: leaf.key_in_dict for leaf in leaves if leaf.key_in_dict}
     roles = {leaf.grad_name: leaf.arg_name for leaf in leaves if not leaf.key_in_dict}
-    kind = _localize.cell_kind(params.values())
     if wrong:
         loc = _localize.localize(records, leaf_keys, report.target_keys, wrong, right,
-                                 param_of=params, role_of=roles, kind=kind)
+                                 param_of=params, role_of=roles,
+                                 kind=_localize.cell_kind(params.values()))
         report.localization = loc
         report.disagreeing_records = loc.records
         report.wrong_keys = [leaf_keys[n] for n in wrong]
@@ -165,15 +189,14 @@ def backward(forward, backward, *args, seed=0, atol=1e-7, rtol=1e-5, reference=N
         records=records, seeds=seeds, leaf_keys=leaf_keys,
         yours={r.name: grads.get(r.name) for r in report.rows},
         tape={leaf.grad_name: leaf.tape_grad for leaf in leaves},
-        wrong=wrong, right=right, batch=_batch_size(outs, graded), atol=atol, rtol=rtol,
-        steps=trace.step_ranges(), output_names=dict(zip(report.target_keys, out_names)),
-        params=params)
+        wrong=wrong, right=right, batch=_batch_size(outs, graded), atol=report.atol,
+        rtol=report.rtol, steps=trace.step_ranges(),
+        output_names=dict(zip(report.target_keys, report.output_names)), params=params)
     for name, found in _diagnose.diagnose(context).items():
         report.row(name).diagnosis = found.text
         report.row(name).diagnosis_kind = found.kind
-    report.first_bad_step = trace.first_bad_step(records, seeds, atol, rtol, report,
+    report.first_bad_step = trace.first_bad_step(records, seeds, report.atol, report.rtol, report,
                                                   context.yours, context.tape)
-    return report
 
 
 # ----------------------------------------------------------------------- helpers
@@ -254,19 +277,22 @@ def _call(report, fn, phase, args, on_tape=False):
     try:
         return fn(*args)
     except Exception as exc:     # the learner's code may raise anything: report it, briefly
-        report.error = _learner_error(fn, phase, exc, on_tape)
+        report.error = learner_error(fn, phase, exc, on_tape)
         report.not_implemented = isinstance(exc, NotImplementedError)
         return None
 
 
-_OWN_DIRS = (_state.PACKAGE_DIR, np.__file__.rsplit("/", 1)[0] + "/")
+# Frames in these folders are not the learner's: tinytape (this check included) and NumPy.
+_OWN_DIRS = (os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep,
+             os.path.dirname(os.path.abspath(np.__file__)) + os.sep)
 
 
-def _learner_error(fn, phase, exc, on_tape):
+def learner_error(fn, phase, exc, on_tape=False):
+    """An exception raised in learner code, as a two-line LearnerError naming their line."""
     site, code = None, ""
     for frame, lineno in traceback.walk_tb(exc.__traceback__):
         filename = frame.f_code.co_filename
-        if filename == __file__ or filename.startswith(_OWN_DIRS):
+        if os.path.abspath(filename).startswith(_OWN_DIRS):
             continue
         site = (filename, lineno)
     if site:
@@ -338,7 +364,7 @@ def _check_reference(report, reference, args, outs, graded, out_names):
     for i, name in zip(graded, out_names):
         if i >= len(ref_outs):
             continue
-        row = _compare_arrays(name, outs[i], np.asarray(ref_outs[i]), report.atol, report.rtol)
+        row = compare_gradient(name, outs[i], np.asarray(ref_outs[i]), report.atol, report.rtol)
         report.forward_rows.append(row)
         report.forward_ok = report.forward_ok and row.ok
 
@@ -369,8 +395,12 @@ def _check_lost_inputs(report, forward, args, arg_names, leaves, outs, graded):
             return
 
 
-def _compare_arrays(name, yours, tape, atol, rtol):
-    """One GradientCheck: shape, normwise max errors, the worst entries."""
+def compare_gradient(name, yours, tape, atol, rtol):
+    """One GradientCheck: shape, max abs and normwise rel error, the worst entries.
+
+    Agreement: every |yours − tape| ≤ atol + rtol·max|tape| (normwise, so tiny entries of
+    a large gradient do not fail on rounding).
+    """
     expected = tuple(np.shape(tape))
     try:
         y = np.asarray(yours, dtype=np.float64)
@@ -404,7 +434,7 @@ def _compare_all(report, leaves, grads):
                 report.rows.append(GradientCheck(leaf.grad_name, "missing", leaf.value.shape, None))
                 report.missing.append(leaf.grad_name)
             continue
-        row = _compare_arrays(leaf.grad_name, grads[leaf.grad_name], leaf.tape_grad,
+        row = compare_gradient(leaf.grad_name, grads[leaf.grad_name], leaf.tape_grad,
                               report.atol, report.rtol)
         if not leaf.demanded:
             row.note = (f"{leaf.key_in_dict or leaf.arg_name} does not affect "

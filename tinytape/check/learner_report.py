@@ -118,6 +118,10 @@ class BackwardReport:
     # -- text ----------------------------------------------------------------------
     def headline(self):
         what = f"check.backward({self.forward_name}, {self.backward_name})"
+        if self.backward_name == "-":           # a forward-only check (the lesson graders)
+            what = f"check of {self.forward_name}"
+            if self.error is None and self.forward_ok:
+                return f"{what}: its outputs agree with the reference"
         if self.error is not None:
             return f"{what}: {'not implemented yet' if self.not_implemented else 'could not check'}"
         if self.forward_ok is False:
@@ -139,21 +143,23 @@ class BackwardReport:
             body.append((r.name, shape, _num(r.max_abs), _num(r.max_rel), verdict))
         return head, body
 
-    def lines(self):
-        out = [self.headline()]
-        if self.error is not None:
-            out += ["  " + line for line in str(self.error).splitlines()]
-            return out
+    def _error_lines(self):
+        return ["  " + line for line in str(self.error).splitlines()]
+
+    def _forward_lines(self):
+        out = []
         for r in self.forward_rows:
             if not r.ok:
-                out.append(f"  forward output {r.name}: max abs err {_num(r.max_abs)} vs the reference"
-                           f"{' (shape ' + str(r.shape) + ', want ' + str(r.expected_shape) + ')' if r.shape != r.expected_shape else ''}")
+                shape = "" if r.shape == r.expected_shape else \
+                    f" (shape {r.shape}, want {r.expected_shape})"
+                out.append(f"  forward output {r.name}: max abs err {_num(r.max_abs)} vs the "
+                           f"reference{shape}")
         if self.forward_ok is False:
-            out.append("  fix the forward first; the gradients below are checked against YOUR forward")
-        head, body = self._table()
-        widths = [max(len(str(x[i])) for x in [head] + body) for i in range(len(head))]
-        for row in [head] + body:
-            out.append("  " + "  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
+            out.append("  fix the forward first; the gradients are checked against YOUR forward")
+        return out
+
+    def _detail_lines(self):
+        out = []
         for name in self.missing:
             out.append(f"  missing: {name} (your dict has no such key)")
         for key, close in self.unexpected:
@@ -178,6 +184,18 @@ class BackwardReport:
         out += [f"  note: {n}" for n in self.notes]
         return out
 
+    def lines(self):
+        out = [self.headline()]
+        if self.error is not None:
+            return out + self._error_lines()
+        out += self._forward_lines()
+        if self.rows:
+            head, body = self._table()
+            widths = [max(len(str(x[i])) for x in [head] + body) for i in range(len(head))]
+            for row in [head] + body:
+                out.append("  " + "  ".join(str(c).ljust(w) for c, w in zip(row, widths)).rstrip())
+        return out + self._detail_lines()
+
     def __str__(self):
         return "\n".join(self.lines())
 
@@ -185,22 +203,21 @@ class BackwardReport:
 
     def _repr_html_(self):
         ok_colour, bad_colour = "#d4f4d4", "#f8d0d0"
-        title = html.escape(self.headline())
         colour = ok_colour if self.ok else bad_colour
-        parts = [f'<p style="background:{colour};padding:4px"><b>{title}</b></p>']
-        if self.error is None:
-            head, body = self._table()
-            cells = "".join(f"<th>{html.escape(h)}</th>" for h in head)
-            rows = []
-            for r, row in zip(self.rows, body):
-                tds = "".join(f"<td>{html.escape(str(c))}</td>" for c in row)
-                rows.append(f'<tr style="background:{ok_colour if r.ok else bad_colour}">{tds}</tr>')
-            parts.append(f"<table><tr>{cells}</tr>{''.join(rows)}</table>")
-        extra = self.lines()[1:]
-        extra = [line for line in extra if not line.startswith("  " + "gradient")]
-        if self.error is None:
-            extra = extra[len(self.rows) + 1 + sum(1 for r in self.forward_rows if not r.ok)
-                          + (1 if self.forward_ok is False else 0):]
+        parts = [f'<p style="background:{colour};padding:4px"><b>{html.escape(self.headline())}</b></p>']
+        if self.error is not None:
+            extra = self._error_lines()
+        else:
+            extra = self._forward_lines()
+            if self.rows:
+                head, body = self._table()
+                cells = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+                rows = []
+                for r, row in zip(self.rows, body):
+                    tds = "".join(f"<td>{html.escape(str(c))}</td>" for c in row)
+                    rows.append(f'<tr style="background:{ok_colour if r.ok else bad_colour}">{tds}</tr>')
+                parts.append(f"<table><tr>{cells}</tr>{''.join(rows)}</table>")
+            extra = extra + self._detail_lines()
         parts += [f"<p>{html.escape(line.strip())}</p>" for line in extra]
         return "".join(parts)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import linecache
 import os
+import types
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,7 +38,7 @@ _GRU_R = ("reset", "the reset gate", "Γr = σ(Wr[h;x]+br)", "h̃ = tanh(Wh[Γr*
 _GRU_H = ("candidate", "the candidate state", "h̃ = tanh(Wh[Γr*h_prev; x]+bh)",
           "h = Γu*h̃ + (1−Γu)*h_prev", "(4-47), (4-54)")
 _RNN_H = ("hidden", "the hidden-state update", "h = tanh(Wh h_prev + Wx x + bh)",
-          "the next step and the output", "(4-1), (4-6)...(4-13)")
+          "the next step and the output", "(4-2), (4-9)...(4-14)")
 
 GATES = {
     "lstm": {"Wf": _LSTM_F, "bf": _LSTM_F, "Wu": _LSTM_U, "bu": _LSTM_U, "Wi": _LSTM_U,
@@ -59,7 +60,7 @@ STATE_HINTS = {
         "x": "dx = Wu,xᵀdz_u + Wr,xᵀdz_r + Wh,xᵀdz_h (4-64)",
     },
     "rnn": {
-        "h_prev": "dh_prev = Whᵀ dz, with dz = dh * (1 − h²) (4-6)...(4-13)",
+        "h_prev": "dh_prev = Whᵀ dz, with dz = dh * (1 − h²) (4-5), (4-6)",
         "x": "dx = Wxᵀ dz",
     },
 }
@@ -98,7 +99,7 @@ def state_role(arg_name):
 
 
 # ------------------------------------------------------------------------ the graph
-def ancestors(records, producer_index, keys):
+def ancestors(records, keys):
     """Record indices that some of `keys` depend on (walking backward once)."""
     wanted, found = set(keys), set()
     for rec in reversed(records):
@@ -118,9 +119,9 @@ def descendants(records, key):
     return found
 
 
-def path_records(records, leaf_key, target_keys, _cache=None):
+def path_records(records, leaf_key, target_keys):
     """Indices of the records on some path from `leaf_key` to one of `target_keys`."""
-    upstream = ancestors(records, None, target_keys)
+    upstream = ancestors(records, target_keys)
     return descendants(records, leaf_key) & upstream
 
 
@@ -169,10 +170,11 @@ def sweep(records, seeds, edit=None):
 
 
 def edge_contributions(records, grads, key, after=-1):
-    """The gradient `key` receives from each consumer record with index > `after`.
+    """The gradient `key` receives from the consumer records (among `records`) with index > `after`.
 
     `grads` holds every value's gradient from a plain `sweep`. Used for the gradient a
-    cell's output gets from *outside* that cell (its consumers after the cell's call).
+    cell's output gets from *outside* that cell (its consumers after the cell's call), and
+    for one time step's part of a parameter's gradient.
     """
     total = None
     for rec in records:
@@ -190,8 +192,26 @@ def edge_contributions(records, grads, key, after=-1):
 
 
 # --------------------------------------------------------------------------- words
+def record_site(site):
+    """A record's site as (filename, lineno), whichever form the tape kept it in.
+
+    The tape may keep a raw (code object, instruction offset) pair, cheap to take on
+    every op, and decode it only when read; both forms are accepted here.
+    """
+    if not site:
+        return None
+    first, second = site
+    if isinstance(first, types.CodeType):
+        for start, end, line in first.co_lines():
+            if start <= second < end and line is not None:
+                return (first.co_filename, line)
+        return (first.co_filename, first.co_firstlineno)
+    return site
+
+
 def site_text(site, with_code=True):
     """'lstm.py:23 `c_next = ft * c_prev + it * cct`' for a record's (file, line)."""
+    site = record_site(site)
     if not site:
         return "?"
     filename, lineno = site
@@ -268,12 +288,15 @@ def localize(records, leaf_keys, target_keys, wrong, right, param_of=None, role_
         hints = [h for h in hints if h]
         if hints:
             parts.append("look at " + "; and ".join(dict.fromkeys(hints)))
-    sites = []
+    at_site = {}                    # (file, line) -> the op symbols recorded there
     for i in chosen:
-        s = records[i].site if i < len(records) else None
-        if s and s not in sites:
-            sites.append(s)
-    if sites:
-        parts.append("in your forward: " + ", ".join(site_text(s, with_code=False) for s in sites[:4]))
+        rec = records[i]
+        symbols = at_site.setdefault(record_site(rec.site), [])
+        if rec.op.symbol not in symbols:
+            symbols.append(rec.op.symbol)
+    if at_site:
+        shown = [f"{' '.join(symbols)} at {site_text(site, with_code=False)}"
+                 for site, symbols in list(at_site.items())[:4]]
+        parts.append("the ops in your forward: " + ", ".join(shown))
     return Localization(chosen, gate_key, ": ".join(parts[:2]) + ("; " + "; ".join(parts[2:])
                                                                if len(parts) > 2 else ""))

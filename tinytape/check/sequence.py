@@ -40,6 +40,12 @@ def _find_function(fn, suffix):
 
 
 class CellTrace:
+    """Watches a sequence exercise's cell calls during the three runs (see the module doc).
+
+    With no `*cell_forward` / `*cell_backward` function to watch (a cell exercise, or a
+    sequence written inline) every method is a no-op and the dx slices are used instead.
+    """
+
     def __init__(self, forward, backward):
         self.forward, self.backward = forward, backward
         self.forward_cell = _find_function(forward, "cell_forward")
@@ -102,7 +108,9 @@ class CellTrace:
             yield
 
     def step_ranges(self):
-        """[(first record, end record)] per time step (empty if not a sequence)."""
+        """[(first record, end record)] per time step (empty if not a sequence: < 2 calls)."""
+        if len(self.calls) < 2:
+            return []
         return [(start, end) for start, end, _ in self.calls]
 
     # -- the verdict -----------------------------------------------------------------
@@ -114,6 +122,11 @@ class CellTrace:
         if T < 2 or not self.incoming:
             return _from_dx_slices(report, yours, tape)
         grads = _localize.sweep(records, seeds)
+        uses = {}                       # key -> the records that read it (one pass, not T)
+        for rec in records:
+            for k in set(rec.inputs):
+                if k is not None:
+                    uses.setdefault(k, []).append(rec)
         names = _incoming_names(self.backward.__globals__[self.backward_cell])
         incoming = {}
         for step, arrays in self.incoming:
@@ -124,7 +137,8 @@ class CellTrace:
             for j, yours in enumerate(incoming[t]):
                 if j >= len(keys) or keys[j] is None:
                     continue
-                outside = _localize.edge_contributions(records, grads, keys[j], after=end - 1)
+                outside = _localize.edge_contributions(uses.get(keys[j], []), grads, keys[j],
+                                                       after=end - 1)
                 if keys[j] in seeds:
                     outside = seeds[keys[j]] if outside is None else outside + seeds[keys[j]]
                 if outside is None:
