@@ -88,7 +88,7 @@ class Initializer:
         if self.scheme != "orthogonal":
             return self.dense(n_h, n_h)
         q, r = np.linalg.qr(self.rng.standard_normal((n_h, n_h)))
-        return (q * np.sign(np.diag(r))).astype(self.dtype)  # sign fix: Haar-uniform
+        return np.ascontiguousarray(q * np.sign(np.diag(r)), dtype=self.dtype)  # sign fix: Haar-uniform
 
     def gate(self, n_h: int, n_x: int) -> np.ndarray:
         """A gate's W of shape (n_h, n_h + n_x) acting on [h_{t-1}; x_t] (4-24).
@@ -266,6 +266,35 @@ def check_x(fn: str, X, n_x: int, dtype) -> np.ndarray:
     if not np.issubdtype(X.dtype, np.number):
         raise ValueError(f"{fn}: X must hold numbers, got dtype {X.dtype}")
     return X.astype(dtype, copy=False)
+
+
+def check_step(fn: str, module, params: dict, xt, **states) -> None:
+    """Shapes of one step's inputs: xt (n_x, m) and each state (n_h, m), one m for all."""
+    n_x, n_h, _ = module.sizes(params)
+    xt_shape = np.shape(xt)
+    if len(xt_shape) != 2 or xt_shape[0] != n_x:
+        hint = " Columns are examples: pass xt.T." if len(xt_shape) == 2 and xt_shape[1] == n_x else ""
+        raise ValueError(f"{fn}: xt has shape {xt_shape}; expected (n_x, m) with n_x = {n_x}.{hint}")
+    m = xt_shape[1]
+    for name, value in states.items():
+        if np.shape(value) != (n_h, m):
+            raise ValueError(
+                f"{fn}: {name} has shape {np.shape(value)}; expected (n_h, m) = ({n_h}, {m}) "
+                f"to go with xt {xt_shape} and n_h = {n_h} from the parameters."
+            )
+
+
+def initial_state(fn: str, name: str, value, n_h: int, m: int, dtype) -> np.ndarray:
+    """A starting state: zeros for None (h^(0) = 0 in (4-2)), else checked (n_h, m)."""
+    if value is None:
+        return np.zeros((n_h, m), dtype=dtype)
+    value = np.asarray(value)
+    if value.shape != (n_h, m):
+        raise ValueError(
+            f"{fn}: {name} has shape {value.shape}; expected (n_h, m) = ({n_h}, {m}), "
+            f"or None for zeros."
+        )
+    return value.astype(dtype, copy=False)
 
 
 def check_y(fn: str, Y, n_y: int, m: int, T: int, head: str, output: str, dtype) -> np.ndarray:

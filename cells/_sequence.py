@@ -33,13 +33,13 @@ def loss_and_grads(module, params: dict, X, Y, method: str, head: str, output: s
     fn = f"{module.KIND}.loss_and_grads"
     _common.check_choice(fn, "method", method, _common.METHODS)
     X = _common.check_call(module, fn, params, X, head, output, cell_kwargs)
-    n_h, n_y = _common.dims(params, fn)
+    n_y = module.sizes(params)[2]
     _, m, T = X.shape
     Y = _common.check_y(fn, Y, n_y, m, T, head, output, X.dtype)
 
     if method == "tape":
         tape, loss, tensors = _record.record_module(
-            module, params, X, Y, head=head, output=output, persistent=False, **cell_kwargs
+            module, params, X, Y, head=head, output=output, persistent=False, trace=False, **cell_kwargs
         )
         grads = tape.gradient(loss, tensors)
         return float(np.asarray(loss)), {"d" + k: np.asarray(grads[k]) for k in params}

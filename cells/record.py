@@ -1,0 +1,139 @@
+"""Record a cell's whole forward and loss on a tinytape.Tape.
+
+    tape, loss, params_t = cells.record.record("lstm", params, X, Y)
+    grads = tape.gradient(loss, params_t)          # {"Wf": ..., ...}
+
+The recorded graph is what the drawings (visuals), the agreement matrix and the
+lessons read, so its layout is part of the contract:
+
+- every time step runs under the scope "<kind>/t=<t>", t counted from 1 as in the
+  thesis; the output head and the loss under the scope "head";
+- tensors are named in the lab's notation, t written out: parameters by their key
+  ("Wf"), inputs "x<1>", "x<2>", …, states "h<t>", "c<t>" (with "h<0>", "c<0>" the
+  zero starting states), gate values by the thesis's symbols ("Γf<t>", "Γu<t>",
+  "c̃<t>", "Γo<t>"; GRU "Γu<t>", "Γr<t>", "h̃<t>"; Keras GRU "z<t>", "r<t>", "h̃<t>";
+  RNN "z<t>"), the prediction "y_hat" and the loss "loss";
+- the watched leaves are the parameters, the starting states and the inputs x<t>;
+  `param_tensors` says which are the parameters.
+
+The cell's math is the module's own `step`, the same function the hand-BPTT forward
+runs on arrays. The head and loss are written here with tinytape ops, apart from the
+NumPy head in cells._common, so that the two check each other.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import tinytape as tt
+from cells import _common
+
+
+def record(kind, params, X, Y, head="seq2one", output="identity", persistent=True, **cell_kwargs):
+    """Run the taped forward + loss of cell `kind` ("rnn", "lstm", "peephole", "gru",
+    "gru_keras") and return (tape, loss_tensor, param_tensors).
+
+    `param_tensors` maps each key of `params` to its watched Tensor; `cell_kwargs`
+    are the cell's options (the RNN's activation="relu"). With persistent=True the
+    tape can be swept more than once (drawings, several gradients).
+    """
+    import cells  # resolved at call time: cells/__init__ imports the cell modules
+
+    return record_module(cells.get(kind), params, X, Y, head, output, persistent, **cell_kwargs)
+
+
+def record_module(module, params, X, Y, head="seq2one", output="identity", persistent=True,
+                  trace=True, **cell_kwargs):
+    """`record` for a cell module object rather than its name. trace=False skips the
+    file:line of each record (loss_and_grads does: nothing will draw that tape)."""
+    fn = f"cells.record({module.KIND!r})"
+    X = _common.check_call(module, fn, params, X, head, output, cell_kwargs)
+    n_y = module.sizes(params)[2]
+    _, m, T = X.shape
+    Y = _common.check_y(fn, Y, n_y, m, T, head, output, X.dtype)
+    with tt.Tape(persistent=persistent, trace=trace) as tape:
+        tensors = {}
+        for key, value in params.items():
+            tensors[key] = tt.Tensor(value, name=key)
+            tape.watch(tensors[key])
+        loss = taped_loss(module, tensors, X, Y, head, output, **cell_kwargs)
+    return tape, loss, tensors
+
+
+def taped_forward(module, params, X, **cell_kwargs) -> list:
+    """The states h_1 … h_T as Tensors, one `module.step` per time step, each under
+    the scope "<kind>/t=<t>" and with its values named (see the module docstring).
+
+    `params` is a dict of Tensors. X is an array (n_x, m, T_x), or a list of the
+    T_x inputs (n_x, m) as Tensors of your own (to ask the tape for dL/dx<t>). The
+    zero initial states, and inputs made here, are created with requires_grad=True:
+    every active tape tracks them.
+    """
+    n_x, n_h, _ = module.sizes(params)
+    if isinstance(X, (list, tuple)):
+        xs = list(X)
+    else:
+        xs = [tt.Tensor(X[:, :, t], requires_grad=True) for t in range(X.shape[2])]
+    m = xs[0].shape[1]
+    # h^(0) = 0 (4-2, 4-18), and the LSTM's c^(0) = 0. Tracked like the inputs x<t>,
+    # so step 1 is recorded in full (its [h<0>; x<1>] included) and the drawings show
+    # them as labelled inputs.
+    state = tuple(
+        tt.Tensor(np.zeros((n_h, m), dtype=xs[0].dtype), requires_grad=True, name=f"{s}<0>")
+        for s in module.STATE
+    )
+    hs = []
+    for t, xt in enumerate(xs, start=1):
+        with tt.scope(f"{module.KIND}/t={t}"):
+            if isinstance(xt, tt.Tensor) and xt.name is None:
+                xt.name = f"x<{t}>"  # (n_x, m)
+            *state, parts = module.step(xt, *state, params, **cell_kwargs)
+            for field, label in module.NAMES.items():
+                _name(getattr(parts, field), f"{label}<{t}>")
+            for s, value in zip(module.STATE, state):
+                _name(value, f"{s}<{t}>")
+        hs.append(state[0])
+    return hs
+
+
+def taped_loss(module, params, X, Y, head="seq2one", output="identity", **cell_kwargs):
+    """The loss Tensor of the whole sequence, recorded on the active tape(s)."""
+    hs = taped_forward(module, params, X, **cell_kwargs)
+    with tt.scope("head"):
+        return head_loss(params, hs, Y, head, output)
+
+
+def head_loss(params, hs, Y, head="seq2one", output="identity"):
+    """The loss Tensor from the states `hs` (a list of (n_h, m) Tensors, h_1 … h_T):
+    ŷ = a_y(Wy h + by) (4-1) and the loss of CONVENTIONS, with tinytape ops.
+    Seq-to-one reads only hs[-1]. Names "y_hat" and "loss" on the tape."""
+
+    def pre_activation(h):
+        zy = params["Wy"] @ h  # (n_y, m)
+        return zy + params["by"] if "by" in params else zy
+
+    m = Y.shape[1]
+    if head == "seq2one":
+        zy = pre_activation(hs[-1])  # (n_y, m): only h^(T_x) feeds the output
+        count = m
+    else:
+        zy = tt.stack([pre_activation(h) for h in hs], axis=2)  # (n_y, m, T_x)
+        count = m * len(hs)
+    if output == "softmax":
+        y_hat = tt.softmax(zy, axis=0)  # classes are rows
+        loss = -tt.sum(Y * tt.log_softmax(zy, axis=0)) / count  # mean cross-entropy
+    else:
+        y_hat = tt.tanh(zy) if output == "tanh" else zy  # (4-17) uses tanh
+        err = y_hat - Y
+        loss = tt.sum(err * err) / (2 * count)  # (5-1): 1/(2m) Σ (ŷ - y)²
+    _name(y_hat, "y_hat")
+    _name(loss, "loss")
+    return loss
+
+
+_head_loss = head_loss  # the name cells/train.py first used
+
+
+def _name(value, name: str) -> None:
+    if isinstance(value, tt.Tensor):
+        value.name = name
