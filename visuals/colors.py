@@ -6,6 +6,7 @@ Exact zeros are light grey; inf/nan are purple (an exploding or broken gradient)
 """
 from __future__ import annotations
 
+import functools
 import math
 
 from visuals.dot import html_escape
@@ -15,8 +16,6 @@ from visuals.notation import caption, format_norm
 PALETTE = ("#ffffcc", "#ffeda0", "#fed976", "#feb24c", "#fd8d3c", "#fc4e2a", "#e31a1c", "#bd0026", "#800026")
 ZERO_COLOR = "#eeeeee"
 NOT_FINITE_COLOR = "#9e4fc4"
-# From this position on the palette the fill is dark enough for white text.
-_DARK_FROM = 0.72
 
 
 def _hex_to_rgb(color: str) -> tuple[int, int, int]:
@@ -26,6 +25,14 @@ def _hex_to_rgb(color: str) -> tuple[int, int, int]:
 _PALETTE_RGB = [_hex_to_rgb(color) for color in PALETTE]
 
 
+_STEPS = 512  # colour resolution: far finer than the eye (or a projector) can tell
+
+
+@functools.lru_cache(maxsize=_STEPS + 1)
+def _palette_step(step: int) -> str:
+    return palette_color(step / _STEPS)
+
+
 def palette_color(position: float) -> str:
     """Linear interpolation on the palette, `position` in [0, 1]."""
     position = min(max(position, 0.0), 1.0) * (len(PALETTE) - 1)
@@ -33,6 +40,15 @@ def palette_color(position: float) -> str:
     frac = position - low
     a, b = _PALETTE_RGB[low], _PALETTE_RGB[low + 1]
     return "#" + "".join(f"{round(x + (y - x) * frac):02x}" for x, y in zip(a, b))
+
+
+def luminance(color: str) -> float:
+    def channel(c):
+        c /= 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(c) for c in _hex_to_rgb(color))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
 
 class GradientScale:
@@ -55,23 +71,23 @@ class GradientScale:
             return NOT_FINITE_COLOR
         if norm <= 0:
             return ZERO_COLOR
-        return palette_color(self.position(norm))
+        return _palette_step(round(min(max(self.position(norm), 0.0), 1.0) * _STEPS))
 
     def font_color(self, norm: float) -> str:
-        if not math.isfinite(norm):
-            return "white"
-        return "white" if norm > 0 and self.position(norm) >= _DARK_FROM else "black"
+        """Black on light fills, white on dark ones (by relative luminance, WCAG's formula)."""
+        return "white" if luminance(self.fill(norm)) < 0.4 else "black"
 
-    def legend_html(self, lang: str = "en", cells: int = 9) -> str:
+    def legend_html(self, lang: str = "en", cells: int = 9, face: str = "") -> str:
         """An HTML table (for the graph label): title, a colour bar from low to high norm, the ends."""
         bar = "".join(
             f'<TD BGCOLOR="{palette_color(i / (cells - 1))}" WIDTH="18" HEIGHT="12"></TD>' for i in range(cells)
         )
         title = html_escape(caption("grad_legend", lang))
+        font = f'<FONT FACE="{face}" POINT-SIZE="{{size}}">' if face else '<FONT POINT-SIZE="{size}">'
         low, high = html_escape(format_norm(self.low)), html_escape(format_norm(self.high))
         return (
             '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="1">'
-            f'<TR><TD COLSPAN="{cells + 2}"><FONT POINT-SIZE="11">{title}</FONT></TD></TR>'
-            f'<TR><TD><FONT POINT-SIZE="10">{low}</FONT></TD>{bar}<TD><FONT POINT-SIZE="10">{high}</FONT></TD></TR>'
+            f'<TR><TD COLSPAN="{cells + 2}">{font.format(size=11)}{title}</FONT></TD></TR>'
+            f'<TR><TD>{font.format(size=10)}{low}</FONT></TD>{bar}<TD>{font.format(size=10)}{high}</FONT></TD></TR>'
             "</TABLE>"
         )

@@ -33,11 +33,28 @@ def attr_value(value) -> str:
     return quote(value)
 
 
+# Most attribute pairs repeat thousands of times in a big drawing (shape="circle", ...):
+# format each distinct one once. Labels are mostly unique and skip the memo.
+_PAIRS: dict = {}
+
+
+def _pair(key: str, value) -> str:
+    memo_key = (key, type(value), value)
+    text = _PAIRS.get(memo_key)
+    if text is None:
+        text = f"{key}={attr_value(value)}"
+        if len(_PAIRS) < 4096:
+            _PAIRS[memo_key] = text
+    return text
+
+
 def attr_list(attrs: dict) -> str:
     """`{"shape": "box", "label": Html("W")}` -> `[shape="box", label=<W>]` ('' when empty)."""
     if not attrs:
         return ""
-    return " [" + ", ".join(f"{key}={attr_value(value)}" for key, value in attrs.items()) + "]"
+    return " [" + ", ".join(
+        f"{key}={attr_value(value)}" if key in ("label", "tooltip") else _pair(key, value)
+        for key, value in attrs.items()) + "]"
 
 
 @dataclass
@@ -60,6 +77,8 @@ class GraphModel:
     edge_defaults: dict = field(default_factory=dict)
     nodes: dict = field(default_factory=dict)  # id -> attrs, insertion-ordered
     edges: list = field(default_factory=list)  # (src, dst, attrs)
+    hidden_edges: list = field(default_factory=list)  # (src, dst, attrs): layout-only, drawn invisible
+    same_rank: list = field(default_factory=list)  # lists of node ids laid out in one rank (column)
     root: Cluster = field(default_factory=lambda: Cluster("root", ""))
     cluster_count: int = 0
 
@@ -82,6 +101,9 @@ class GraphModel:
 
     def add_edge(self, src: str, dst: str, attrs: dict | None = None) -> None:
         self.edges.append((src, dst, attrs or {}))
+
+    def add_hidden_edge(self, src: str, dst: str, attrs: dict | None = None) -> None:
+        self.hidden_edges.append((src, dst, {"style": "invis", **(attrs or {})}))
 
 
 def write_dot(model: GraphModel, name: str = "tinytape") -> str:
@@ -113,5 +135,7 @@ def write_dot(model: GraphModel, name: str = "tinytape") -> str:
         lines.extend(f"{indent}{ident}{attr_list(model.nodes[ident])};" for ident in cluster.nodes)
         stack.extend(reversed(list(cluster.children.values())))
     lines.extend(f"  {src} -> {dst}{attr_list(attrs)};" for src, dst, attrs in model.edges)
+    lines.extend(f"  {src} -> {dst}{attr_list(attrs)};" for src, dst, attrs in model.hidden_edges)
+    lines.extend("  { rank=same; " + " ".join(f"{ident};" for ident in ids) + " }" for ids in model.same_rank)
     lines.append("}")
     return "\n".join(lines) + "\n"

@@ -7,6 +7,7 @@ as they are (escaped), so any tape can be drawn.
 """
 from __future__ import annotations
 
+import functools
 import re
 
 from visuals.dot import html_escape
@@ -25,12 +26,16 @@ CAPTIONS = {
         "no_grad": "no gradient",
         "shared": "Shared by every step",
         "highlight": "highlighted: path to the loss",
+        "highlight_report": "thick red: where your gradient disagrees with the tape; red: its path to the output",
         "unrolled": "{kind} unrolled over {steps} steps",
         "unrolled_one": "{kind}, one step",
         "op_level": "operations",
         "cell_level": "cells",
         "input": "input",
         "const": "const",
+        "layer": "layer",
+        "forward": "forward",
+        "backward": "backward",
     },
     "es": {
         "step": "paso",
@@ -43,12 +48,16 @@ CAPTIONS = {
         "no_grad": "sin gradiente",
         "shared": "Compartidos por todos los pasos",
         "highlight": "resaltado: camino hasta la pérdida",
+        "highlight_report": "rojo grueso: donde tu gradiente no coincide con la cinta; rojo: su camino hasta la salida",
         "unrolled": "{kind} desenrollada en {steps} pasos",
         "unrolled_one": "{kind}, un paso",
         "op_level": "operaciones",
         "cell_level": "celdas",
         "input": "entrada",
         "const": "const",
+        "layer": "capa",
+        "forward": "hacia adelante",
+        "backward": "hacia atrás",
     },
 }
 
@@ -84,16 +93,43 @@ for _g in "furoz":
     for _alias in (f"gamma_{_g}", f"Gamma_{_g}", f"G{_g}", f"Γ{_g}", f"Γ_{_g}", f"gate_{_g}"):
         _SYMBOLS[_alias] = ("Γ", _g)
 
-# `h<3>`, `h⟨3⟩`, `h_3`? no: only the two bracket forms carry a time index.
+# A time index: `h<3>`, `h⟨3⟩`, or digits after a per-step symbol (`h3`, `Γf3`, `c̃3`: cells.record's names).
 _TIME_SUFFIX = re.compile(r"^(?P<base>.+?)\s*(?:<|⟨)(?P<t>[^<>⟨⟩]+)(?:>|⟩)$")
-# Parameters and pre-activations: W or b (or U, z) followed by a short lowercase tag: Wf, b_u, Wy, zf.
-_SUBSCRIPTED = re.compile(r"^(?P<letter>[WbUVz])_?(?P<sub>[a-z]{1,2})$")
+_TRAILING_DIGITS = re.compile(r"^(?P<base>\D+?)_?(?P<t>\d+)$")
+# Symbols that carry a time index (states, inputs, gates, pre-activations). Parameters never do.
+TIME_BASES = {"h", "c", "x", "y", "ŷ", "z", "r", "a", "s", "c̃", "h̃", "y_hat"} | {f"Γ{g}" for g in "furoz"}
+# Parameters and pre-activations: W, b, U, p (peepholes) or z followed by a short lowercase tag: Wf, b_u, pf.
+_SUBSCRIPTED = re.compile(r"^(?P<letter>[WbUVpz])_?(?P<sub>[a-z]{1,2})$")
+
+
+# Deep networks (cells.stacked, cells.bidirectional) prefix names with the layer: `l2.h<3>`, `bw.Wh`.
+_LAYER_PREFIX = re.compile(r"^(?P<layer>l\d+|fw|bw)\.(?P<rest>.+)$")
+_LAYER_MARKS = {"fw": "→", "bw": "←"}
+
+
+def split_layer(name: str) -> tuple[str, str]:
+    """`"l2.h<3>"` -> `("[2]", "h<3>")`, `"bw.Wh"` -> `("←", "Wh")`, `"h<3>"` -> `("", "h<3>")`.
+
+    The mark is the thesis-style superscript: h^[2]⟨3⟩ for layer 2, → / ← for the two directions.
+    """
+    match = _LAYER_PREFIX.match(name)
+    if not match:
+        return "", name
+    layer = match.group("layer")
+    return _LAYER_MARKS.get(layer, f"[{layer[1:]}]"), match.group("rest")
+
+
+def layer_mark(component: str) -> str:
+    """The superscript of a scope component: `l2` -> `[2]`, `fw` -> `→`; others ''."""
+    return split_layer(component + ".x")[0]
 
 
 def split_name(name: str) -> tuple[str, str, str]:
-    """`"Gf<3>"` -> `("Γ", "f", "3")`; `"Wf"` -> `("W", "f", "")`; unknown -> `(name, "", "")`."""
+    """`"Gf<3>"` -> `("Γ", "f", "3")`; `"Wf"` -> `("W", "f", "")`; unknown -> `(name, "", "")`.
+    A layer prefix (`l2.`, `fw.`) is set aside: see `split_layer`."""
+    name = split_layer(name)[1]
     time = ""
-    match = _TIME_SUFFIX.match(name)
+    match = _TIME_SUFFIX.match(name) or _time_digits(name)
     if match:
         name, time = match.group("base"), match.group("t")
     if name in _SYMBOLS:
@@ -105,26 +141,60 @@ def split_name(name: str) -> tuple[str, str, str]:
     return name, "", time
 
 
-def name_html(name: str) -> str:
-    """An HTML-label fragment for a tape name: W<SUB>f</SUB>, h⟨3⟩, Γ<SUB>f</SUB>⟨3⟩, ŷ."""
+def _time_digits(name: str):
+    match = _TRAILING_DIGITS.match(name)
+    if match and _canonical(match.group("base")) in TIME_BASES:
+        return match
+    return None
+
+
+def _canonical(base: str) -> str:
+    if base in _SYMBOLS:
+        symbol, sub = _SYMBOLS[base]
+        return symbol + sub
+    return base
+
+
+def is_time_indexed(name: str | None) -> bool:
+    """True for per-step values (`x3`, `h<0>`, `Γf2`), false for parameters (`Wf`, `by`, `kernel`)."""
+    return bool(name) and split_name(name)[2] != ""
+
+
+STATE_SYMBOLS = {"h", "c", "ŷ", "y", "a", "s"}
+
+
+def is_state_name(name: str | None) -> bool:
+    """h⟨t⟩, c⟨t⟩, ŷ⟨t⟩: what one step hands to the next (or to the output)."""
+    if not name:
+        return False
     symbol, sub, time = split_name(name)
+    return bool(time) and not sub and symbol in STATE_SYMBOLS
+
+
+def name_html(name: str) -> str:
+    """An HTML-label fragment for a tape name: W<SUB>f</SUB>, h⟨3⟩, Γ<SUB>f</SUB>⟨3⟩, ŷ, h<SUP>[2]</SUP>⟨3⟩."""
+    symbol, sub, time = split_name(name)
+    mark = split_layer(name)[0]
     text = html_escape(symbol)
     if sub:
         text += f"<SUB>{html_escape(sub)}</SUB>"
+    if mark:
+        text += f"<SUP>{html_escape(mark)}</SUP>"
     if time:
         text += f"⟨{html_escape(time)}⟩"
     return text
 
 
 def name_text(name: str) -> str:
-    """The same in plain text (cluster titles, captions): Wf, h⟨3⟩, Γf⟨3⟩, ŷ."""
+    """The same in plain text (cluster titles, captions): Wf, h⟨3⟩, Γf⟨3⟩, ŷ, h[2]⟨3⟩."""
     symbol, sub, time = split_name(name)
-    return symbol + sub + (f"⟨{time}⟩" if time else "")
+    return symbol + sub + split_layer(name)[0] + (f"⟨{time}⟩" if time else "")
 
 
 _STEP_COMPONENT = re.compile(r"^t\s*=\s*(?P<t>\d+)$")
 
 
+@functools.lru_cache(maxsize=4096)
 def step_of(component: str) -> int | None:
     """The time index of a scope component `t=3`, else None."""
     match = _STEP_COMPONENT.match(component)
@@ -140,6 +210,10 @@ def scope_title(component: str, lang: str = "en") -> str:
         return caption("output", lang)
     if component == "loss":
         return caption("loss", lang)
+    if component in ("fw", "bw"):
+        return caption("forward" if component == "fw" else "backward", lang)
+    if re.fullmatch(r"l\d+", component):
+        return f"{caption('layer', lang)} {component[1:]}"
     return KIND_NAMES.get(component, component)
 
 

@@ -1,12 +1,16 @@
 """The op-level drawing: one node per value, one per recorded operation, edges in data-flow order.
 
 Node ids are stable between runs: `v<n>` where n numbers values by first appearance on the
-tape, `op<i>` for record i. Parameters (watched leaves) are drawn once, outside every
-cluster, with an edge to each use; `repeat_params=True` draws a copy in each scope instead.
+tape, `op<i>` for record i. A parameter (watched leaf) is drawn once, in the innermost
+scope shared by all its uses (`lstm`, outside the time steps), with an edge to each use;
+`repeat_params=True` draws a copy in each scope instead. Unnamed intermediate values are
+small dots coloured by their gradient (`compact=False` labels them too).
 Constant (non-tensor) arguments are not nodes: a scalar shows inside its op's label
 (`1 − ·`), an array as `const(shape)`, so `1 − Γu` reads as written.
 """
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 
@@ -18,7 +22,12 @@ _MAX_INDEX_TEXT = 16
 
 
 def scope_path(record) -> tuple[str, ...]:
-    return tuple(part for part in (record.scope or "").split("/") if part)
+    return _split_scope(record.scope or "")
+
+
+@functools.lru_cache(maxsize=4096)
+def _split_scope(scope: str) -> tuple[str, ...]:
+    return tuple(part for part in scope.split("/") if part)
 
 
 def cluster_attrs(component: str) -> dict:
@@ -56,13 +65,15 @@ def op_text(record) -> str:
             if not is_constant:
                 parts.append("·")
             elif np.size(value) == 1:
-                parts.append(f"{float(np.asarray(value).reshape(-1)[0]):g}")
+                parts.append(f"{float(np.asarray(value).reshape(-1)[0]):.3g}".replace("-", "−"))
             else:
                 parts.append(f"const{style.shape_text(np.shape(value))}")
         if len(parts) == 2:
             return f"{parts[0]} {symbol} {parts[1]}"
         return f"{symbol}({', '.join(parts)})"
     axis = (record.params or {}).get("axis")
+    if name in ("concatenate", "stack") and axis in (0, None):
+        return symbol  # rows: [h; x], the lab's convention
     if axis is not None and name in ("sum", "mean", "max", "softmax", "log_softmax", "concatenate", "stack"):
         return f"{symbol} ax{axis}"
     return symbol
@@ -72,45 +83,16 @@ def op_node(record) -> dict:
     text = op_text(record)
     attrs = dict(style.OP_ROUND if len(text) <= 2 else style.OP_BOX)
     attrs["label"] = text
-    attrs["tooltip"] = f"record {record.index}: {getattr(record.op, 'name', text)}"
+    attrs["tooltip"] = f"record {record.index}: {getattr(record.op, 'name', text)}{_site_text(record)}"
     return attrs
 
 
-class Painter:
-    """Colours shared by both levels: gradient fills, highlight borders."""
-
-    def __init__(self, view, grads: bool, scale, path_keys: set, path_records: set, start_keys: set, values: bool):
-        self.view, self.grads, self.scale = view, grads, scale
-        self.path_keys, self.path_records, self.start_keys = path_keys, path_records, start_keys
-        self.values = values
-
-    def value_attrs(self, key: int) -> dict:
-        view = self.view
-        kind = view.kind(key)
-        base = style.PARAM if kind == "param" else style.INPUT if kind == "input" else style.VALUE
-        if key == view.final_key and kind == "value":
-            base = style.TARGET
-        attrs = dict(base)
-        norm = style.grad_norm(view.grads, key) if self.grads else None
-        font_color = None
-        if norm is not None:
-            attrs["fillcolor"] = self.scale.fill(norm)
-            font_color = self.scale.font_color(norm)
-        value = None
-        if self.values:
-            record = view.producer.get(key)
-            value = record.value if record is not None else view.leaves.get(key)
-        attrs["label"] = style.value_label(view.names.get(key), view.shapes.get(key, ()), norm, value, font_color)
-        if key in self.path_keys:
-            attrs["color"] = style.HIGHLIGHT
-            attrs["penwidth"] = 3.5 if key in self.start_keys else 2.5
-        return attrs
-
-    def backward_edge(self, key: int) -> dict:
-        """A dashed edge against the data flow, coloured by the gradient it carries."""
-        norm = style.grad_norm(self.view.grads, key)
-        color = self.scale.fill(norm) if norm is not None else "#bbbbbb"
-        return {"style": "dashed", "color": color, "constraint": False, "arrowhead": "vee", "penwidth": 1.5}
+def _site_text(record) -> str:
+    """` at lstm.py:89` for the SVG tooltip: where in the user's code the op was recorded."""
+    site = getattr(record, "site", None)
+    if isinstance(site, tuple) and len(site) == 2 and isinstance(site[0], str) and isinstance(site[1], int):
+        return f" at {'/'.join(site[0].replace(chr(92), '/').split('/')[-2:])}:{site[1]}"
+    return ""
 
 
 def outer_prefixes(view) -> set:
@@ -149,8 +131,13 @@ def add_scope_cluster(model: GraphModel, path: tuple, outer: set, lang: str):
     if not path:
         return model.root
     cluster = model.cluster_for(path, lambda component: scope_title(component, lang))
-    if not cluster.attrs:
-        cluster.attrs = dict(style.OUTER_CLUSTER) if path in outer else cluster_attrs(path[-1])
+    if not cluster.attrs:  # first use: style it and every enclosing scope
+        node = model.root
+        for depth in range(1, len(path) + 1):
+            node = node.children[path[depth - 1]]
+            if not node.attrs:
+                prefix = path[:depth]
+                node.attrs = dict(style.OUTER_CLUSTER) if prefix in outer else cluster_attrs(prefix[-1])
     return cluster
 
 
@@ -163,14 +150,33 @@ def build_op_graph(view, painter: Painter, repeat_params: bool, backward: bool, 
     def value_id(key):
         return f"v{view.order[key]}"
 
+    # Keep time steps side by side: a node with no inputs inside step t (x⟨t⟩, a repeated
+    # parameter) would otherwise be ranked before step t-1 ends, and Graphviz then stacks
+    # the two clusters instead of placing them in time order. Invisible edges from step
+    # t-1's last value to those sources prevent it.
+    last_value: dict = {}  # step path -> id of its last value so far
+    previous_step: dict = {}  # step path -> the step path before it under the same parent
+    last_step_of_parent: dict = {}
+
+    def place_source(node_id, path):
+        before = previous_step.get(path)
+        if before is not None:
+            model.add_hidden_edge(last_value[before], node_id, {"minlen": 2})  # a rank of air between clusters
+
     for record in view.records:
-        cluster = add_scope_cluster(model, scope_path(record), outer, lang)
+        path = scope_path(record)
+        cluster = add_scope_cluster(model, path, outer, lang)
+        step_path = _step_prefix(path)
+        if step_path is not None and step_path not in previous_step:
+            parent = step_path[:-1]
+            previous_step[step_path] = last_step_of_parent.get(parent)
+            last_step_of_parent[parent] = step_path
         op_id = f"op{record.index}"
         attrs = op_node(record)
         on_path = record.index in path_records
         if on_path:
             attrs["color"] = style.HIGHLIGHT
-            attrs["penwidth"] = 2.5
+            attrs["penwidth"] = 4.0 if record.index in painter.start_records else 2.5
         for key in record.inputs:
             if key is None:
                 continue
@@ -180,10 +186,15 @@ def build_op_graph(view, painter: Painter, repeat_params: bool, backward: bool, 
                 source = f"{value_id(key)}_{cluster.ident}"
                 if source not in model.nodes:
                     model.add_node(source, painter.value_attrs(key), cluster)
+                    if step_path is not None:
+                        place_source(source, step_path)
             else:
                 source = value_id(key)
                 if source not in model.nodes:
                     model.add_node(source, painter.value_attrs(key), add_scope_cluster(model, homes[key], outer, lang))
+                    home_step = _step_prefix(homes[key])
+                    if home_step is not None:
+                        place_source(source, home_step)
             edge = {"color": style.HIGHLIGHT, "penwidth": 2.0} if on_path and key in path_keys else {}
             model.add_edge(source, op_id, edge)
             if backward:
@@ -192,4 +203,14 @@ def build_op_graph(view, painter: Painter, repeat_params: bool, backward: bool, 
         model.add_node(value_id(record.output), painter.value_attrs(record.output), cluster)
         edge = {"color": style.HIGHLIGHT, "penwidth": 2.0} if on_path else {}
         model.add_edge(op_id, value_id(record.output), edge)
+        if step_path is not None:
+            last_value[step_path] = value_id(record.output)
     return model
+
+
+def _step_prefix(path: tuple) -> tuple | None:
+    """The scope path up to and including its time-step component (`lstm/t=3`), or None."""
+    for depth, component in enumerate(path):
+        if step_of(component) is not None:
+            return path[: depth + 1]
+    return None

@@ -7,7 +7,12 @@ A learner-check report is duck-typed (attributes `tape`, `disagreeing_records`, 
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
+
+import numpy as np
+
+from visuals.notation import is_time_indexed
 
 
 @dataclass
@@ -24,12 +29,32 @@ class TapeView:
     shapes: dict  # key -> shape
     final_key: int | None  # the last record's output: the loss, by default
     consumers: dict = field(default_factory=dict)  # key -> number of uses
+    _norms: dict = field(default_factory=dict)
+
+    def grad_norm(self, key: int) -> float | None:
+        """‖∂L/∂value‖ (Frobenius), or None when the tape holds no gradient for that key. Cached."""
+        if key in self._norms:
+            return self._norms[key]
+        grad = self.grads.get(key)
+        norm = None
+        if grad is not None:
+            array = np.asarray(grad, dtype=float)
+            with np.errstate(over="ignore", invalid="ignore"):
+                norm = math.sqrt(float(np.vdot(array, array)))  # inf/nan kept: they are news
+        self._norms[key] = norm
+        return norm
 
     def kind(self, key: int) -> str:
-        """`param` (a watched leaf), `value` (produced by a record) or `input` (a tensor from outside)."""
+        """`value` (produced by a record), `param` (a watched leaf: a shared parameter) or `input`.
+
+        A watched leaf with a per-step name (`x3`, `h0`, `x<3>`) is an input of its step,
+        not a parameter: it is drawn as an input and never listed as shared.
+        """
         if key in self.producer:
             return "value"
-        return "param" if key in self.leaves else "input"
+        if key in self.leaves and not is_time_indexed(self.names.get(key)):
+            return "param"
+        return "input"
 
 
 def view_of(tape) -> TapeView:
@@ -65,6 +90,8 @@ class Subject:
     highlight_keys: set
     highlight_records: set
     target_keys: set
+    from_report: bool = False
+    marked_keys: set = field(default_factory=set)  # outlined only (a report's wrong gradients)
 
 
 def _is_tape(obj) -> bool:
@@ -75,15 +102,21 @@ def resolve(obj, highlight=(), target=None) -> Subject:
     """Turn `draw`'s first argument (tape, tensor with a tape, check report) into a Subject."""
     extra_records: set = set()
     target_keys: set = set()
+    report = None
     if _is_tape(obj):
         tape = obj
     elif hasattr(obj, "tape") and hasattr(obj, "disagreeing_records"):
         tape = obj.tape
+        report = obj
         extra_records = {int(index) for index in obj.disagreeing_records}
         target_keys = {int(key) for key in (getattr(obj, "target_keys", None) or ())}
     elif hasattr(obj, "key") and _is_tape(getattr(obj, "tape", None)):
         tape = obj.tape
         target_keys = {obj.key}
+    elif hasattr(obj, "key") and hasattr(obj, "value"):
+        raise TypeError(
+            "visuals.draw: a Tensor does not know which tape recorded it; pass the tape instead, "
+            "e.g. draw(tape, target=loss) (target= ends highlighted paths at that value)")
     else:
         raise TypeError(
             f"visuals.draw: cannot draw a {type(obj).__name__}; pass a tinytape.Tape (after recording), "
@@ -91,7 +124,9 @@ def resolve(obj, highlight=(), target=None) -> Subject:
         )
     view = view_of(tape)
     if not view.records:
-        raise ValueError("visuals.draw: the tape is empty; record some operations inside `with Tape() as tape:` first")
+        raise ValueError(
+            "visuals.draw: the tape is empty; record operations inside `with Tape() as tape:` first. "
+            "(A Tape() frees its records after gradient(): use Tape(persistent=True) to draw after the backward pass.)")
     n_records = len(view.records)
     bad = sorted(i for i in extra_records if not 0 <= i < n_records)
     if bad:
@@ -101,7 +136,17 @@ def resolve(obj, highlight=(), target=None) -> Subject:
         target_keys = {_key_of(view, target)}
     if not target_keys and view.final_key is not None:
         target_keys = {view.final_key}
-    return Subject(view, keys, records | extra_records, target_keys)
+    subject = Subject(view, keys, records | extra_records, target_keys)
+    if report is not None:
+        subject.from_report = True
+        subject.marked_keys = {int(k) for k in (getattr(report, "wrong_keys", None) or ()) if int(k) in view.order}
+        # The learner's output names (`a`, `y_pred`) label the targets, which the tape left unnamed.
+        out_names = list(getattr(report, "output_names", None) or ())
+        ordered_targets = [int(k) for k in (getattr(report, "target_keys", None) or ())]
+        if len(out_names) == len(ordered_targets):
+            for key, name in zip(ordered_targets, out_names):
+                view.names.setdefault(key, str(name))
+    return subject
 
 
 def _key_of(view: TapeView, item) -> int:

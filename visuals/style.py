@@ -6,11 +6,11 @@ import numpy as np
 from visuals.dot import Html, html_escape
 from visuals.notation import format_norm, name_html
 
-FONT = "Helvetica,Arial,sans-serif"
+FONT = "Helvetica"  # Graphviz maps it per platform (Arial, Liberation Sans, ...); a list breaks HTML labels
 HIGHLIGHT = "#d62728"
 MUTED = "#666666"
 
-GRAPH = {"fontname": FONT, "fontsize": 12, "nodesep": 0.22, "ranksep": 0.32, "newrank": True, "labelloc": "t"}
+GRAPH = {"fontname": FONT, "fontsize": 12, "nodesep": 0.22, "ranksep": 0.32, "labelloc": "t"}
 NODE = {"fontname": FONT, "fontsize": 12, "height": 0.3, "margin": "0.06,0.03"}
 EDGE = {"arrowsize": 0.6, "color": "#444444"}
 
@@ -29,6 +29,9 @@ OP_BOX = {"shape": "box", "style": "rounded,filled", "fillcolor": "#eeeeee", "co
 CELL = {"shape": "box", "style": "rounded,filled,bold", "fillcolor": "#dbe8f6", "color": "#2b6cb0",
         "margin": "0.25,0.12", "fontsize": 14}
 SEGMENT = {"shape": "box", "style": "rounded,filled", "fillcolor": "#f3ead7", "color": "#a08a5a", "fontsize": 12}
+
+
+DOT = {"shape": "point", "width": 0.11, "style": "filled", "fillcolor": "#888888", "color": "#555555"}
 
 
 def small(text: str, color: str = MUTED) -> str:
@@ -53,24 +56,14 @@ def value_label(name: str | None, shape: tuple, norm: float | None = None, value
                 font_color: str | None = None) -> Html:
     """Name (in notation), shape, and optionally the gradient norm and a value summary."""
     lines = []
-    color = MUTED if font_color in (None, "black") else font_color
+    color = font_color or MUTED
     if name:
-        lines.append(f"<B>{name_html(name)}</B>" if font_color in (None, "black") else
+        lines.append(f"<B>{name_html(name)}</B>" if font_color is None else
                      f'<FONT COLOR="{font_color}"><B>{name_html(name)}</B></FONT>')
-        lines.append(small(shape_text(shape), color))
-    else:
+    if shape or not name:  # a named scalar (the loss) needs no "()"
         lines.append(small(shape_text(shape), color))
     if value is not None:
         lines.append(small(html_escape(value_summary(value)), color))
     if norm is not None:
         lines.append(small("‖g‖ " + html_escape(format_norm(norm)), color))
     return Html("<BR/>".join(lines))
-
-
-def grad_norm(grads: dict, key: int) -> float | None:
-    """‖∂L/∂value‖ (Frobenius), or None when the tape holds no gradient for that key."""
-    grad = grads.get(key)
-    if grad is None:
-        return None
-    with np.errstate(over="ignore", invalid="ignore"):
-        return float(np.sqrt(np.sum(np.square(np.asarray(grad, dtype=float)))))  # inf/nan kept: they are news
