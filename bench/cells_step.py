@@ -14,7 +14,8 @@ pinned to 1 thread before they start):
     torch loop       the cell written step by step with torch ops, autograd
 
 Timings interleave the methods round by round (the machine is shared), and report the
-median µs per step and its ratio to hand BPTT. Issue 3's targets, float64: tape ≤ 0.9 ×
+median µs per step and its ratio to hand BPTT, and the median CPU time of the process
+(steadier than wall time when other processes compete for the cores). Issue 3's targets, float64: tape ≤ 0.9 ×
 torch loop, hand BPTT ≤ 0.75 × torch loop. The GRU is the lab's (reset before the
 matmul, Keras reset_after=False); torch.nn.GRU computes the reset_after=True variant,
 same cost class. `--profile` adds cProfile's top functions for hand BPTT and tape.
@@ -99,62 +100,108 @@ def tensorflow_steps(kind: str, dtype):
 # ---------------------------------------------------------------------------------
 
 def torch_steps(kind: str, dtype):
-    """(layer step, per-step loop step) with torch autograd, or None."""
+    """{name: step} for PyTorch autograd on our parameters, or {} without torch.
+
+    torch layer       torch.nn.LSTM / nn.GRU (+ Linear): PyTorch's own fused layer.
+    torch loop        the lab's cell step by step, op for op as cells/<kind>.py writes it
+                      (one matmul per gate on [h; x]): the same math our tape records.
+    torch loop fused  the gates stacked into one matmul per step (LSTM: f, u, c̃, o;
+                      GRU: u, r), how one would write it for speed.
+    Both loops compute our exact function (check_torch_loops verifies their gradients).
+    """
     try:
         import torch
     except ImportError:
-        return None
+        return {}
     torch_dtype = {np.float64: torch.float64, np.float32: torch.float32}[dtype]
     _, params, X, Y = problem(kind, dtype)
-    generator = torch.Generator().manual_seed(0)
-    x_seq = torch.from_numpy(np.ascontiguousarray(np.transpose(X, (2, 1, 0))))  # (T, m, n_x)
-    y = torch.from_numpy(Y.T.copy())                                               # (m, n_y)
+    x_cols = torch.from_numpy(X)                  # (n_x, m, T)
+    y_cols = torch.from_numpy(Y)                  # (n_y, m)
+    gates = ("f", "u", "c", "o") if kind == "lstm" else ("u", "r")
+    lab = {name: torch.from_numpy(value.copy()).requires_grad_() for name, value in params.items()}
+    fused_W = torch.cat([lab["W" + g] for g in gates]).detach().requires_grad_()   # (k n_h, n_h+n_x)
+    fused_b = torch.cat([lab["b" + g] for g in gates]).detach().requires_grad_()   # (k n_h, 1)
+
+    def loss_of(h):
+        return ((lab["Wy"] @ h + lab["by"] - y_cols) ** 2).sum() / (2 * M)  # (5-1)
+
+    def loop_lab():
+        h = torch.zeros(N_H, M, dtype=torch_dtype)
+        c = torch.zeros(N_H, M, dtype=torch_dtype)
+        for t in range(T):
+            x = x_cols[:, :, t]                                              # (n_x, m)
+            concat = torch.cat([h, x])                                       # (n_h+n_x, m)
+            if kind == "lstm":
+                gf = torch.sigmoid(lab["Wf"] @ concat + lab["bf"])           # (n_h, m)
+                gu = torch.sigmoid(lab["Wu"] @ concat + lab["bu"])
+                cc = torch.tanh(lab["Wc"] @ concat + lab["bc"])
+                go = torch.sigmoid(lab["Wo"] @ concat + lab["bo"])
+                c = gf * c + gu * cc
+                h = go * torch.tanh(c)
+            else:
+                gu = torch.sigmoid(lab["Wu"] @ concat + lab["bu"])           # (n_h, m)
+                gr = torch.sigmoid(lab["Wr"] @ concat + lab["br"])
+                hc = torch.tanh(lab["Wh"] @ torch.cat([gr * h, x]) + lab["bh"])
+                h = gu * hc + (1 - gu) * h
+        loss = loss_of(h)
+        loss.backward()
+        return loss
+
+    def loop_fused():
+        h = torch.zeros(N_H, M, dtype=torch_dtype)
+        c = torch.zeros(N_H, M, dtype=torch_dtype)
+        for t in range(T):
+            x = x_cols[:, :, t]                                              # (n_x, m)
+            z = fused_W @ torch.cat([h, x]) + fused_b                        # (k n_h, m)
+            if kind == "lstm":
+                zf, zu, zc, zo = z.split(N_H)
+                c = torch.sigmoid(zf) * c + torch.sigmoid(zu) * torch.tanh(zc)
+                h = torch.sigmoid(zo) * torch.tanh(c)
+            else:
+                gu, gr = torch.sigmoid(z).split(N_H)
+                hc = torch.tanh(lab["Wh"] @ torch.cat([gr * h, x]) + lab["bh"])
+                h = gu * hc + (1 - gu) * h
+        loss = loss_of(h)
+        loss.backward()
+        return loss
 
     layer_class = torch.nn.LSTM if kind == "lstm" else torch.nn.GRU
     layer = layer_class(N_X, N_H).to(torch_dtype)
     head = torch.nn.Linear(N_H, N_Y).to(torch_dtype)
+    x_seq = torch.from_numpy(np.ascontiguousarray(np.transpose(X, (2, 1, 0))))  # (T, m, n_x)
+    y_rows = torch.from_numpy(Y.T.copy())                                          # (m, n_y)
 
     def layer_step():
-        out, _ = layer(x_seq)                       # (T, m, n_h)
-        loss = ((head(out[-1]) - y) ** 2).sum() / (2 * M)
+        out, _ = layer(x_seq)                                                # (T, m, n_h)
+        loss = ((head(out[-1]) - y_rows) ** 2).sum() / (2 * M)
         loss.backward()
         return loss
 
-    # The per-step loop in the lab's layout: the gates from one matmul on [h; x]
-    # (LSTM: f, u, c̃, o stacked; GRU: u, r stacked, the candidate on [r*h; x]).
-    n_gates = 4 if kind == "lstm" else 2
+    def zero_grads(step, tensors):
+        def run():
+            for tensor in tensors:
+                tensor.grad = None
+            return step()
+        return run
 
-    def weight(rows, cols):
-        return (0.1 * torch.randn(rows, cols, generator=generator, dtype=torch_dtype)).requires_grad_()
+    steps = {"torch layer": zero_grads(layer_step, list(layer.parameters()) + list(head.parameters())),
+             "torch loop": zero_grads(loop_lab, list(lab.values())),
+             "torch loop fused": zero_grads(loop_fused, list(lab.values()) + [fused_W, fused_b])}
+    steps["_check"] = lambda: _torch_loop_grads(kind, lab, fused_W, fused_b, gates, steps)
+    return steps
 
-    W = weight(n_gates * N_H, N_H + N_X)
-    b = torch.zeros(n_gates * N_H, 1, dtype=torch_dtype, requires_grad=True)
-    Wh = weight(N_H, N_H + N_X)                   # GRU candidate weights
-    bh = torch.zeros(N_H, 1, dtype=torch_dtype, requires_grad=True)
-    Wy = weight(N_Y, N_H)
-    by = torch.zeros(N_Y, 1, dtype=torch_dtype, requires_grad=True)
-    x_cols = torch.from_numpy(X)                  # (n_x, m, T)
-    y_cols = torch.from_numpy(Y)                  # (n_y, m)
 
-    def loop_step():
-        h = torch.zeros(N_H, M, dtype=torch_dtype)
-        c = torch.zeros(N_H, M, dtype=torch_dtype)
-        for t in range(T):
-            x = x_cols[:, :, t]                                      # (n_x, m)
-            gates = W @ torch.cat([h, x]) + b                        # (n_gates n_h, m)
-            if kind == "lstm":
-                f, u, c_tilde, o = gates.split(N_H)
-                c = torch.sigmoid(f) * c + torch.sigmoid(u) * torch.tanh(c_tilde)
-                h = torch.sigmoid(o) * torch.tanh(c)                  # (n_h, m)
-            else:
-                u, r = torch.sigmoid(gates).split(N_H)
-                h_tilde = torch.tanh(Wh @ torch.cat([r * h, x]) + bh)
-                h = u * h_tilde + (1 - u) * h                         # (n_h, m)
-        loss = ((Wy @ h + by - y_cols) ** 2).sum() / (2 * M)
-        loss.backward()
-        return loss
-
-    return layer_step, loop_step
+def _torch_loop_grads(kind, lab, fused_W, fused_b, gates, steps):
+    """Gradients of both torch loops in our keys, to check they compute our function."""
+    steps["torch loop"]()
+    lab_grads = {"d" + name: tensor.grad.numpy().copy() for name, tensor in lab.items()}
+    steps["torch loop fused"]()
+    fused = {"d" + name: tensor.grad.numpy().copy() for name, tensor in lab.items() if tensor.grad is not None}
+    n_h = N_H
+    for index, gate in enumerate(gates):
+        fused["dW" + gate] = fused_W.grad.numpy()[index * n_h:(index + 1) * n_h].copy()
+        fused["db" + gate] = fused_b.grad.numpy()[index * n_h:(index + 1) * n_h].copy()
+    return lab_grads, fused
 
 
 # ---------------------------------------------------------------------------------
@@ -162,18 +209,26 @@ def torch_steps(kind: str, dtype):
 # ---------------------------------------------------------------------------------
 
 def measure(steps: dict, repeats: int, per_round: int = 3) -> dict:
-    """Median seconds per call; methods interleaved round by round."""
+    """{name: (median wall s, median CPU s)} per call; methods interleaved round by round.
+
+    Wall time is what a user waits; the process's CPU time leaves out the time the
+    process sat preempted, so on a shared, busy machine it is the steadier measure of
+    the work each method does (every library is pinned to one thread, so on an idle
+    machine the two agree).
+    """
     for step in steps.values():   # warm-up (tf.function traces here)
         for _ in range(3):
             step()
-    samples = {name: [] for name in steps}
+    wall = {name: [] for name in steps}
+    cpu = {name: [] for name in steps}
     for _ in range(repeats):
         for name, step in steps.items():
-            start = time.perf_counter()
+            start_wall, start_cpu = time.perf_counter(), time.process_time()
             for _ in range(per_round):
                 step()
-            samples[name].append((time.perf_counter() - start) / per_round)
-    return {name: statistics.median(values) for name, values in samples.items()}
+            cpu[name].append((time.process_time() - start_cpu) / per_round)
+            wall[name].append((time.perf_counter() - start_wall) / per_round)
+    return {name: (statistics.median(wall[name]), statistics.median(cpu[name])) for name in steps}
 
 
 def profile(step, label: str, calls: int = 20, top: int = 18) -> str:
@@ -186,6 +241,36 @@ def profile(step, label: str, calls: int = 20, top: int = 18) -> str:
     stats = pstats.Stats(profiler, stream=stream).strip_dirs().sort_stats("tottime")
     stats.print_stats(top)
     return f"--- cProfile: {label}, {calls} steps, sorted by own time ---\n{stream.getvalue()}"
+
+
+def print_table(timings: dict, dtype_name: str) -> None:
+    """Median wall µs and its ratios; median CPU µs and its ratio to the torch loop's."""
+    wall = {name: value for name, (value, _) in timings.items()}
+    cpu = {name: value for name, (_, value) in timings.items()}
+    loop = "torch loop" if "torch loop" in timings else None
+    print(f"  {'method':<17} {'median µs':>10} {'÷ hand':>7} {'÷ torch loop':>13} {'CPU µs':>9} "
+          f"{'CPU ÷ torch loop':>17}")
+    for name in timings:
+        vs_loop = f"{wall[name] / wall[loop]:.2f}" if loop else "-"
+        cpu_vs_loop = f"{cpu[name] / cpu[loop]:.2f}" if loop else "-"
+        print(f"  {name:<17} {wall[name] * 1e6:>10.0f} {wall[name] / wall['hand BPTT']:>7.2f} {vs_loop:>13} "
+              f"{cpu[name] * 1e6:>9.0f} {cpu_vs_loop:>17}")
+    if loop and dtype_name == "float64":
+        for name, target in (("tape", 0.9), ("hand BPTT", 0.75)):
+            for loop_name in ("torch loop", "torch loop fused"):
+                ratio, cpu_ratio = wall[name] / wall[loop_name], cpu[name] / cpu[loop_name]
+                verdict = "meets" if max(ratio, cpu_ratio) <= target else (
+                    "MISSES" if min(ratio, cpu_ratio) > target else "borderline")
+                print(f"  target {name} ≤ {target} × {loop_name}: wall {ratio:.2f}, CPU {cpu_ratio:.2f} ({verdict})")
+
+
+def print_loop_check(kind, dtype, hand_step, check_torch) -> None:
+    """Both torch loops must compute our function: compare their gradients with ours."""
+    _, hand = hand_step()
+    for name, grads in zip(("torch loop", "torch loop fused"), check_torch()):
+        worst = max(np.max(np.abs(grads[k] - hand[k])) / max(np.max(np.abs(hand[k])), 1e-300) for k in hand)
+        print(f"  check: {name} gradients vs hand BPTT ({kind}, {np.dtype(dtype).name}): "
+              f"max relative error {worst:.1e}")
 
 
 def main(argv=None) -> int:
@@ -216,35 +301,27 @@ def main(argv=None) -> int:
     print(f"cells_step: n_x={N_X} n_h={N_H} T={T} m={M} n_y={N_Y}, seq2one, MSE; one thread; "
           f"median of {args.repeats} rounds")
     print(f"python {platform.python_version()}, numpy {np.__version__}, torch {torch_version}, "
-          f"tensorflow {tf_version}, {platform.processor() or platform.machine()}")
-    results = []
+          f"tensorflow {tf_version}, {platform.processor() or platform.machine()}, "
+          f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
     for dtype_name in args.dtypes.split(","):
         dtype = np.dtype(dtype_name).type
         for kind in args.kinds.split(","):
+            print(f"\n{kind} {dtype_name}")
             steps = {"hand BPTT": ours(kind, dtype, "bptt"), "tape": ours(kind, dtype, "tape")}
             tf_pair = None if args.no_tf else tensorflow_steps(kind, dtype)
             if tf_pair:
                 steps["TF eager"], steps["tf.function"] = tf_pair
-            torch_pair = None if args.no_torch else torch_steps(kind, dtype)
-            if torch_pair:
-                steps["torch layer"], steps["torch loop"] = torch_pair
-            medians = measure(steps, args.repeats)
-            base = medians["hand BPTT"]
-            print(f"\n{kind} {dtype_name}")
-            print(f"  {'method':<12} {'median µs':>10} {'÷ hand':>8} {'÷ torch loop':>13}")
-            for name, seconds in medians.items():
-                vs_loop = f"{seconds / medians['torch loop']:.2f}" if "torch loop" in medians else "-"
-                print(f"  {name:<12} {seconds * 1e6:>10.0f} {seconds / base:>8.2f} {vs_loop:>13}")
-            if "torch loop" in medians and dtype_name == "float64":
-                loop = medians["torch loop"]
-                for name, target in (("tape", 0.9), ("hand BPTT", 0.75)):
-                    ratio = medians[name] / loop
-                    verdict = "meets" if ratio <= target else "MISSES"
-                    print(f"  target: {name} ≤ {target} × torch loop: {ratio:.2f} ({verdict})")
-            results.append((kind, dtype_name, medians))
+            torch_extra = {} if args.no_torch else torch_steps(kind, dtype)
+            check_torch = torch_extra.pop("_check", None)
+            steps.update(torch_extra)
+            if check_torch is not None:
+                print_loop_check(kind, dtype, steps["hand BPTT"], check_torch)
+            print_table(measure(steps, args.repeats), dtype_name)
             if args.profile and dtype_name == "float64":
                 print(profile(steps["hand BPTT"], f"{kind} hand BPTT"))
                 print(profile(steps["tape"], f"{kind} tape"))
+    print(f"\nload average {os.getloadavg()[0]:.1f} at the end (a busy machine inflates every µs; "
+          "ratios within a block were measured interleaved)")
     return 0
 
 

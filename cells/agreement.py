@@ -1,6 +1,8 @@
 """The gradient-agreement matrix: every cell's gradients computed several ways, side by side.
 
-Rows are cell × head; columns are method pairs:
+Rows are cell × head (the five cells, then variants: the rnn's relu and bias-free
+identity forms, a stacked LSTM and a bidirectional RNN from cells.deep); columns are
+method pairs:
 
     hand vs tape   hand-derived BPTT against the tape's reverse sweep   (≤ 1e-10)
     tape vs FD     the tape against central finite differences          (gradcheck rtol)
@@ -25,9 +27,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from cells import deep
+from cells import keras as cells_keras
 from tinytape import check
 
-KINDS = ("rnn", "lstm", "gru", "gru_keras", "peephole")
+KINDS = ("rnn", "lstm", "gru", "gru_keras", "peephole")          # the five cells
+VARIANTS = ("rnn-relu", "rnn-linear", "lstm-stacked", "rnn-bidir")   # options and compositions
+ALL = KINDS + VARIANTS
 HEADS = ("seq2one", "seq2seq")
 PAIRS = ("hand vs tape", "tape vs FD", "hand vs TF")
 
@@ -51,9 +57,71 @@ FAST_SHAPES = ((3, 4, 2, 3, 4),)
 FULL_OUTPUTS = ("identity", "tanh", "softmax")
 FAST_OUTPUTS = ("identity", "tanh")
 
-# Our cells and their TensorFlow partners (the peephole LSTM has none).
-TF_PARTNER = {"rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU(reset_after=False)",
-              "gru_keras": "GRU(reset_after=True)"}
+
+@dataclass(frozen=True)
+class Model:
+    """One row family of the matrix: a cell, its options, how cells.deep composes it,
+    and the Keras model that computes the same function (None: no partner)."""
+
+    name: str
+    kind: str
+    description: str
+    tf_partner: str | None
+    activation: str = "tanh"        # the rnn's a_h
+    bias: bool = True               # False: the rnn without bh, by (seed 001 / seed 003)
+    wrapper: str | None = None      # None, "stacked" (depth 2) or "bidirectional"
+
+    def cell_options(self) -> dict:
+        return {"activation": self.activation} if self.kind == "rnn" else {}
+
+    def init(self, n_x: int, n_h: int, n_y: int, seed: int) -> dict:
+        options = {} if self.bias else {"bias": False}
+        if self.wrapper == "stacked":
+            return deep.stacked_init(self.kind, n_x, n_h, n_y, depth=2, seed=seed, **options)
+        if self.wrapper == "bidirectional":
+            return deep.bidirectional_init(self.kind, n_x, n_h, n_y, seed=seed, **options)
+        return _cell(self.kind).init_params(n_x, n_h, n_y, seed=seed, **options)
+
+    def loss_and_grads(self, params, X, Y, method, head, output):
+        options = self.cell_options()
+        if self.wrapper == "stacked":
+            return deep.stacked_loss_and_grads(self.kind, params, X, Y, method, head, output, **options)
+        if self.wrapper == "bidirectional":
+            return deep.bidirectional_loss_and_grads(self.kind, params, X, Y, method, head, output, **options)
+        # looked up on the module at call time, so a test can plant a bug in it
+        return _cell(self.kind).loss_and_grads(params, X, Y, method=method, head=head, output=output, **options)
+
+    def predict(self, params, X, head, output):
+        options = self.cell_options()
+        if self.wrapper == "stacked":
+            return deep.stacked_predict(self.kind, params, X, head, output, **options)
+        if self.wrapper == "bidirectional":
+            return deep.bidirectional_predict(self.kind, params, X, head, output, **options)
+        return _cell(self.kind).predict(params, X, head, output, **options)
+
+    def tf_predict(self, params, X, head, output):
+        return cells_keras.tf_predict(self.kind, params, X, head, output,
+                                      activation=self.activation, wrapper=self.wrapper)
+
+    def tf_loss_and_grads(self, params, X, Y, head, output):
+        return cells_keras.tf_loss_and_grads(self.kind, params, X, Y, head, output,
+                                             activation=self.activation, wrapper=self.wrapper)
+
+
+MODELS = {model.name: model for model in (
+    Model("rnn", "rnn", "vanilla RNN, tanh (4-1, 4-2)", "SimpleRNN"),
+    Model("lstm", "lstm", "LSTM (4-17 … 4-24)", "LSTM"),
+    Model("gru", "gru", "GRU, lab convention (4-45 … 4-50)", "GRU(reset_after=False)"),
+    Model("gru_keras", "gru_keras", "GRU, Keras convention", "GRU(reset_after=True)"),
+    Model("peephole", "peephole", "peephole LSTM", None),
+    Model("rnn-relu", "rnn", "vanilla RNN, relu", "SimpleRNN(relu)", activation="relu"),
+    Model("rnn-linear", "rnn", "vanilla RNN, identity, no biases (seed 001/003)",
+          "SimpleRNN(linear, use_bias=False)", activation="identity", bias=False),
+    Model("lstm-stacked", "lstm", "two stacked LSTM layers (cells.deep)", "LSTM → LSTM", wrapper="stacked"),
+    Model("rnn-bidir", "rnn", "bidirectional RNN, states concatenated (cells.deep)",
+          "Bidirectional(SimpleRNN)", wrapper="bidirectional"),
+)}
+TF_PARTNER = {name: model.tf_partner for name, model in MODELS.items() if model.tf_partner}
 
 
 @dataclass
@@ -96,11 +164,11 @@ def tensorflow_available() -> bool:
     return True
 
 
-def make_problem(kind: str, shape: tuple, head: str, output: str, seed: int):
-    """Parameters, inputs and targets for one case (float64, seeded)."""
+def make_problem(name: str, shape: tuple, head: str, output: str, seed: int):
+    """Parameters, inputs and targets for one case of row `name` (float64, seeded)."""
     n_x, n_h, n_y, m, T = shape
     rng = np.random.default_rng(seed)
-    params = _cell(kind).init_params(n_x, n_h, n_y, seed=seed)
+    params = MODELS[name].init(n_x, n_h, n_y, seed)
     # init_params makes biases zero; random biases exercise every bias gradient path.
     params = {name: value + 0.1 * rng.standard_normal(value.shape) if np.all(value == 0) else value
               for name, value in params.items()}
@@ -121,9 +189,9 @@ def _with_loss(loss, grads: dict) -> dict:
     return {"loss": np.asarray(loss, dtype=np.float64), **grads}
 
 
-def _numeric_grads(module, params, X, Y, head, output) -> dict:
+def _numeric_grads(model: Model, params, X, Y, head, output) -> dict:
     def loss_of(p):
-        return module.loss_and_grads(p, X, Y, method="bptt", head=head, output=output)[0]
+        return model.loss_and_grads(p, X, Y, "bptt", head, output)[0]
 
     numeric = check.numeric_gradient(loss_of, params, eps=FD_EPS)
     return {"d" + name: value for name, value in numeric.items()}
@@ -157,28 +225,27 @@ class _Worst:
                      self.report if self.failed else None)
 
 
-def _run_row(kind: str, head: str, shapes, outputs, use_tf: bool, tf_skip: str, seed: int) -> Row:
+def _run_row(name: str, head: str, shapes, outputs, use_tf: bool, tf_skip: str, seed: int) -> Row:
     start = time.perf_counter()
-    module = _cell(kind)
-    row = Row(kind, head)
+    model = MODELS[name]
+    row = Row(name, head)
     hand_tape = _Worst(("hand BPTT", "tape"), HAND_TAPE_THRESHOLD)
     tape_fd = _Worst(("tape", "finite differences"), FD_THRESHOLD, FD_ATOL)
     hand_tf = _Worst(("hand BPTT", "TensorFlow"), TF_THRESHOLD)
-    run_tf = use_tf and kind in TF_PARTNER
+    run_tf = use_tf and model.tf_partner is not None
     try:
         for case_index, shape in enumerate(shapes):
             for output in outputs:
                 if output == "softmax" and shape[2] < 2:
                     continue  # a softmax over one class is constant: nothing to check
-                params, X, Y = make_problem(kind, shape, head, output, seed + case_index)
+                params, X, Y = make_problem(name, shape, head, output, seed + case_index)
                 case = f"(n_x,n_h,n_y,m,T)={shape} {output}"
-                loss_h, grads_h = module.loss_and_grads(params, X, Y, method="bptt", head=head, output=output)
-                loss_t, grads_t = module.loss_and_grads(params, X, Y, method="tape", head=head, output=output)
+                loss_h, grads_h = model.loss_and_grads(params, X, Y, "bptt", head, output)
+                loss_t, grads_t = model.loss_and_grads(params, X, Y, "tape", head, output)
                 hand_tape.add(case, _with_loss(loss_h, grads_h), _with_loss(loss_t, grads_t))
-                tape_fd.add(case, grads_t, _numeric_grads(module, params, X, Y, head, output))
+                tape_fd.add(case, grads_t, _numeric_grads(model, params, X, Y, head, output))
                 if run_tf:
-                    from cells import keras as cells_keras
-                    loss_f, grads_f = cells_keras.tf_loss_and_grads(kind, params, X, Y, head, output)
+                    loss_f, grads_f = model.tf_loss_and_grads(params, X, Y, head, output)
                     hand_tf.add(case, _with_loss(loss_h, grads_h), _with_loss(loss_f, grads_f))
                 row.cases += 1
     except Exception as error:  # a crashing cell is a failed row, not a crashed matrix
@@ -190,24 +257,25 @@ def _run_row(kind: str, head: str, shapes, outputs, use_tf: bool, tf_skip: str, 
     row.entries["tape vs FD"] = tape_fd.entry(THRESHOLDS["tape vs FD"])
     if run_tf:
         row.entries["hand vs TF"] = hand_tf.entry(THRESHOLDS["hand vs TF"])
-    elif kind not in TF_PARTNER:
-        row.entries["hand vs TF"] = Entry(None, None, "n/a", f"no Keras layer computes the {kind} cell")
+    elif model.tf_partner is None:
+        row.entries["hand vs TF"] = Entry(None, None, "n/a", f"no Keras layer computes the {name} cell")
     else:
         row.entries["hand vs TF"] = Entry(None, None, "skipped", tf_skip)
     row.seconds = time.perf_counter() - start
     return row
 
 
-def agreement_matrix(kinds=KINDS, heads=HEADS, include_tf="auto", fast=False, seed=0) -> list[Row]:
-    """Run every method pair for every cell × head; see the module docstring.
+def agreement_matrix(kinds=ALL, heads=HEADS, include_tf="auto", fast=False, seed=0) -> list[Row]:
+    """Run every method pair for every row (cell or variant) × head; see the module docstring.
 
+    kinds: names from MODELS (default all: the five cells, then VARIANTS).
     include_tf: True (TensorFlow required: ImportError if absent), False (column
     skipped), or "auto" (used when importable, else skipped with the reason).
     fast: one shape and two output activations per row instead of three shapes × three.
     """
-    unknown = [kind for kind in kinds if kind not in KINDS]
+    unknown = [kind for kind in kinds if kind not in MODELS]
     if unknown:
-        raise ValueError(f"agreement_matrix: unknown cell kinds {unknown}; choose from {', '.join(KINDS)}")
+        raise ValueError(f"agreement_matrix: unknown cell kinds {unknown}; choose from {', '.join(MODELS)}")
     bad_heads = [head for head in heads if head not in HEADS]
     if bad_heads:
         raise ValueError(f"agreement_matrix: unknown heads {bad_heads}; choose from {', '.join(HEADS)}")
@@ -241,11 +309,27 @@ def format_matrix(rows: list[Row]) -> str:
         return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths)).rstrip()
 
     out = [fmt(header), fmt(["-" * width for width in widths])] + [fmt(line) for line in lines]
+    out += ["", *legend(rows)]
     notes = _notes(rows)
     if notes:
         out += [""] + notes
     out += ["", verdict(rows)]
     return "\n".join(out)
+
+
+def legend(rows: list[Row]) -> list[str]:
+    """What the numbers and the rows mean, so the pasted table stands on its own."""
+    kinds = list(dict.fromkeys(row.kind for row in rows))
+    width = max(map(len, kinds), default=0)
+    description_width = max((len(MODELS[kind].description) for kind in kinds), default=0)
+    return [
+        "entries: max relative error max|a−b| / max(|a|,|b|) per array (tinytape.check.compare), worst over",
+        "every gradient and the loss, across the row's cases (shapes × output activations), float64.",
+        f"pass: hand vs tape ≤ {THRESHOLDS['hand vs tape']}; hand vs TF ≤ {THRESHOLDS['hand vs TF']};",
+        f"      tape vs FD ≤ {THRESHOLDS['tape vs FD']} (gradcheck's tolerance; central differences, eps {FD_EPS:g}).",
+        "rows, and the Keras model each is compared with:",
+    ] + [f"  {kind:<{width}}  {MODELS[kind].description:<{description_width}}  "
+         f"{MODELS[kind].tf_partner or 'none (n/a)'}" for kind in kinds]
 
 
 def _notes(rows: list[Row]) -> list[str]:

@@ -7,6 +7,11 @@ Four pairs agree with TensorFlow to the last digits in float64:
     gru        <-> keras.layers.GRU(reset_after=False)   the lab's GRU (4-45 ... 4-50)
     gru_keras  <-> keras.layers.GRU(reset_after=True)    TensorFlow 2's default
 
+and so do the rnn's other forms (activation relu or identity: SimpleRNN(activation=...);
+`init_params(..., bias=False)`: use_bias=False layers) and cells.deep's compositions
+(`wrapper="stacked"`: one Keras layer per "lℓ." layer; `wrapper="bidirectional"`:
+keras.layers.Bidirectional with merge_mode="concat").
+
 Shapes differ: we keep column vectors and x of shape (n_x, m, T_x); Keras keeps rows and
 (batch, time, features). A lab matrix W acting on a column h is the transpose of the
 Keras matrix acting on a row, so every conversion below is a transpose, a slice, a
@@ -29,8 +34,7 @@ KERAS_LAYERS = {
     "gru_keras": "GRU(reset_after=True)",
 }
 
-# Loss on the model's output, as in CONVENTIONS: MSE 1/(2m) (seq2one), 1/(2mT)
-# (seq2seq); mean cross-entropy over batch (and time) for softmax.
+# The head's a_y (our `output=`) as Keras's Dense names it.
 _KERAS_ACTIVATION = {"identity": "linear", "tanh": "tanh", "softmax": "softmax"}
 _HEADS = ("seq2one", "seq2seq")
 
@@ -101,9 +105,11 @@ def to_keras_weights(kind: str, params: dict) -> list[np.ndarray]:
     """
     _check_kind(kind, "to_keras_weights")
     if kind == "rnn":
-        # h_t = tanh(Wh h + Wx x + bh) (4-1)  <->  tanh(x K + h R + b)
-        _require(params, ("Wh", "Wx", "bh"), kind, "to_keras_weights")
-        return [params["Wx"].T.copy(), params["Wh"].T.copy(), params["bh"][:, 0].copy()]
+        # h_t = a_h(Wh h + Wx x + bh) (4-1)  <->  a_h(x K + h R + b). Without bh
+        # (init_params(..., bias=False)) the layer is SimpleRNN(use_bias=False): two arrays.
+        _require(params, ("Wh", "Wx"), kind, "to_keras_weights")
+        weights = [params["Wx"].T.copy(), params["Wh"].T.copy()]
+        return weights + ([params["bh"][:, 0].copy()] if "bh" in params else [])
     if kind == "lstm":
         _require(params, ("Wf", "bf", "Wu", "bu", "Wc", "bc", "Wo", "bo"), kind, "to_keras_weights")
         n_h = _n_h(kind, params)
@@ -129,17 +135,19 @@ def to_keras_weights(kind: str, params: dict) -> list[np.ndarray]:
 
 
 def dense_weights(params: dict) -> list[np.ndarray]:
-    """The head ŷ = a_y(Wy h + by) as Keras Dense weights `[kernel (n_h, n_y), bias (n_y,)]`."""
-    _require(params, ("Wy", "by"), "head", "dense_weights")
-    return [params["Wy"].T.copy(), params["by"][:, 0].copy()]
+    """The head ŷ = a_y(Wy h + by) as Keras Dense weights `[kernel (n_h, n_y), bias (n_y,)]`
+    (just `[kernel]` when params has no `by`: Dense(use_bias=False))."""
+    _require(params, ("Wy",), "head", "dense_weights")
+    return [params["Wy"].T.copy()] + ([params["by"][:, 0].copy()] if "by" in params else [])
 
 
 def from_keras_weights(kind: str, weights: list, Wy=None, by=None) -> dict:
     """Lab parameters from Keras weights (the inverse of `to_keras_weights`).
 
-    `weights` is the recurrent layer's `[kernel, recurrent_kernel, bias]`, or a whole
-    model's five arrays (recurrent layer, then the Dense head's kernel and bias), in
-    which case the head becomes `Wy`, `by`. `Wy` (n_y, n_h) and `by` (n_y, 1) may also be
+    `weights` is the recurrent layer's `[kernel, recurrent_kernel, bias]` (for a bias-free
+    SimpleRNN just `[kernel, recurrent_kernel]`), or a whole single-layer model's five
+    arrays (recurrent layer, then the Dense head's kernel and bias), in which case the
+    head becomes `Wy`, `by`. `Wy` (n_y, n_h) and `by` (n_y, 1) may also be
     passed directly. Because every conversion is a signed permutation, this also maps
     Keras *gradients* to the lab's gradients.
     """
@@ -150,6 +158,12 @@ def from_keras_weights(kind: str, weights: list, Wy=None, by=None) -> dict:
             raise ValueError("from_keras_weights: got five weights (with a Dense head) and Wy/by too; pass one or the other")
         Wy, by = weights[3].T.copy(), weights[4][:, None].copy()
         weights = weights[:3]
+    if kind == "rnn" and len(weights) == 2:
+        kernel, recurrent = weights  # SimpleRNN(use_bias=False): the bias-free RNN
+        params = {"Wh": recurrent.T.copy(), "Wx": kernel.T.copy()}
+        params.update({name: np.asarray(value).copy() for name, value in (("Wy", Wy), ("by", by))
+                       if value is not None})
+        return params
     if len(weights) != 3:
         raise ValueError(
             f"from_keras_weights: expected [kernel, recurrent_kernel, bias] (3 arrays) or a "
@@ -165,6 +179,8 @@ def from_keras_weights(kind: str, weights: list, Wy=None, by=None) -> dict:
         )
     params: dict = {}
     if kind == "rnn":
+        if bias.shape != (n_h,):
+            raise ValueError(f"from_keras_weights: rnn (SimpleRNN) needs bias ({n_h},), got {bias.shape}")
         params.update(Wh=recurrent.T.copy(), Wx=kernel.T.copy(), bh=bias[:, None].copy())
     elif kind in ("lstm", "gru"):
         order = _LSTM_KERAS_ORDER if kind == "lstm" else _GRU_KERAS_ORDER
@@ -196,14 +212,11 @@ def from_keras_weights(kind: str, weights: list, Wy=None, by=None) -> dict:
 # The equivalent Keras model
 # ---------------------------------------------------------------------------------
 
-def _recurrent_layer(keras, kind: str, n_h: int, return_sequences: bool, dtype: str):
-    common = dict(units=n_h, activation="tanh", use_bias=True,
-                  return_sequences=return_sequences, dtype=dtype, name="recurrent")
-    if kind == "rnn":
-        return keras.layers.SimpleRNN(**common)
-    if kind == "lstm":
-        return keras.layers.LSTM(recurrent_activation="sigmoid", **common)
-    return keras.layers.GRU(recurrent_activation="sigmoid", reset_after=(kind == "gru_keras"), **common)
+# The vanilla RNN's a_h (cells.rnn's `activation=`) as Keras names it.
+RNN_ACTIVATIONS = {"tanh": "tanh", "relu": "relu", "identity": "linear"}
+# How cells.deep composes cells: one layer, a stack ("l1.", "l2.", ...) or two
+# directions ("fw.", "bw.") concatenated, always with one head Wy, by.
+WRAPPERS = (None, "stacked", "bidirectional")
 
 
 def _check_head(head: str, output: str, function: str) -> None:
@@ -213,29 +226,130 @@ def _check_head(head: str, output: str, function: str) -> None:
         raise ValueError(f"{function}: output must be one of {tuple(_KERAS_ACTIVATION)}, got {output!r}")
 
 
+def _check_model_options(kind: str, activation: str, wrapper, function: str) -> None:
+    _check_kind(kind, function)
+    if wrapper not in WRAPPERS:
+        raise ValueError(f"{function}: wrapper must be one of {WRAPPERS}, got {wrapper!r}")
+    if activation != "tanh" and kind != "rnn":
+        raise ValueError(f"{function}: activation={activation!r} is an option of the rnn cell only")
+    if activation not in RNN_ACTIVATIONS:
+        raise ValueError(f"{function}: activation must be one of {tuple(RNN_ACTIVATIONS)}, got {activation!r}")
+
+
+def _recurrent_parts(params: dict, wrapper, function: str) -> list[tuple[str, dict]]:
+    """[(prefix, that layer's unprefixed cell params)] in input-to-output order."""
+    cell_only = {name: value for name, value in params.items() if name not in ("Wy", "by")}
+    if wrapper is None:
+        return [("", cell_only)]
+    if wrapper == "stacked":
+        prefixes = sorted({name.split(".")[0] for name in cell_only if "." in name},
+                          key=lambda prefix: int(prefix[1:]) if prefix[1:].isdigit() else -1)
+        if not prefixes or any(not (p.startswith("l") and p[1:].isdigit()) for p in prefixes):
+            raise ValueError(f"{function}: a stacked model's keys are 'l1.<name>', 'l2.<name>', ... "
+                             f"(cells.deep.stacked_init); got {sorted(params)}")
+    else:
+        prefixes = ["fw", "bw"]
+    parts = []
+    for prefix in prefixes:
+        sub = {name[len(prefix) + 1:]: value for name, value in cell_only.items() if name.startswith(prefix + ".")}
+        if not sub:
+            raise ValueError(f"{function}: no '{prefix}.' parameters in {sorted(params)}")
+        parts.append((prefix + ".", sub))
+    return parts
+
+
+def _recurrent_layer(keras, kind: str, n_h: int, return_sequences: bool, dtype: str,
+                     activation: str, use_bias: bool, name: str):
+    common = dict(units=n_h, activation=RNN_ACTIVATIONS[activation], use_bias=use_bias,
+                  return_sequences=return_sequences, dtype=dtype, name=name)
+    if kind == "rnn":
+        return keras.layers.SimpleRNN(**common)
+    if kind == "lstm":
+        return keras.layers.LSTM(recurrent_activation="sigmoid", **common)
+    return keras.layers.GRU(recurrent_activation="sigmoid", reset_after=(kind == "gru_keras"), **common)
+
+
+class KerasTwin:
+    """A Keras model computing what one of our models computes, and the map between them.
+
+    `model` is the keras.Model; `recurrent` lists (prefix, Keras recurrent layer) in the
+    order of `_recurrent_parts`; `head` is the Dense layer. `set_params` loads lab
+    parameters; `variables` and `grads_to_lab` take TF gradients back to our keys.
+    """
+
+    def __init__(self, kind, params, T_x, head, output, dtype, activation, wrapper):
+        _, keras = _import_tf()
+        self.kind, self.wrapper = kind, wrapper
+        parts = _recurrent_parts(params, wrapper, "build_model")
+        first = to_keras_weights(kind, parts[0][1])
+        n_x, n_h = first[0].shape[0], first[1].shape[0]
+        use_bias = len(first) == 3
+        n_y = params["Wy"].shape[0]
+        seq2seq = head == "seq2seq"
+
+        def layer(name, return_sequences):
+            return _recurrent_layer(keras, kind, n_h, return_sequences, dtype, activation, use_bias, name)
+
+        inputs = keras.Input(shape=(T_x, n_x), dtype=dtype)
+        if wrapper == "bidirectional":
+            both = keras.layers.Bidirectional(layer("recurrent", seq2seq), merge_mode="concat", dtype=dtype)
+            states = both(inputs)  # [h_fw; h_bw], the backward direction put back in input order
+            self.recurrent = [("fw.", both.forward_layer), ("bw.", both.backward_layer)]
+        else:
+            states, self.recurrent = inputs, []
+            for index, (prefix, _) in enumerate(parts):
+                last = index == len(parts) - 1
+                recurrent = layer(f"recurrent{index + 1}", seq2seq or not last)
+                states = recurrent(states)
+                self.recurrent.append((prefix, recurrent))
+        self.head = keras.layers.Dense(n_y, activation=_KERAS_ACTIVATION[output], use_bias="by" in params,
+                                       dtype=dtype, name="head")
+        self.model = keras.Model(inputs, self.head(states), name=f"tinytape_{kind}_{head}_{output}")
+        self.set_params(params)
+
+    def set_params(self, params: dict) -> None:
+        parts = dict(_recurrent_parts(params, self.wrapper, "build_model"))
+        for prefix, layer in self.recurrent:
+            layer.set_weights(to_keras_weights(self.kind, parts[prefix]))
+        self.head.set_weights(dense_weights(params))
+
+    def variables(self) -> list:
+        out = []
+        for _, layer in self.recurrent:
+            cell = layer.cell
+            out += [cell.kernel, cell.recurrent_kernel] + ([cell.bias] if cell.use_bias else [])
+        return out + [self.head.kernel] + ([self.head.bias] if self.head.use_bias else [])
+
+    def grads_to_lab(self, grads: list) -> dict:
+        """TF gradients (in `variables()` order) -> {"d<name>": array} in our layout."""
+        grads = [np.asarray(g) for g in grads]
+        lab, position = {}, 0
+        for prefix, layer in self.recurrent:
+            count = 3 if layer.cell.use_bias else 2
+            for name, value in from_keras_weights(self.kind, grads[position:position + count]).items():
+                lab["d" + prefix + name] = value
+            position += count
+        lab["dWy"] = grads[position].T.copy()
+        if self.head.use_bias:
+            lab["dby"] = grads[position + 1][:, None].copy()
+        return lab
+
+
 def build_model(kind: str, params: dict, T_x: int | None, head: str = "seq2one",
-                output: str = "identity", dtype: str = "float64"):
-    """A Keras model computing what our cell computes: recurrent layer + Dense head.
+                output: str = "identity", dtype: str = "float64", activation: str = "tanh",
+                wrapper: str | None = None):
+    """A Keras model computing what our model computes: recurrent layer(s) + Dense head.
 
     Input (batch, T_x, n_x); output (batch, n_y) for seq2one, (batch, T_x, n_y) for
-    seq2seq. `T_x=None` accepts any sequence length. The initial state is zero, as in
-    our `loss_and_grads`. Weights come from `params` (lab layout).
+    seq2seq. `T_x=None` accepts any sequence length. Initial states are zero, as in our
+    `loss_and_grads`. Weights come from `params` (lab layout). `activation` is the rnn's
+    a_h; `wrapper="stacked"` / `"bidirectional"` takes cells.deep's flat dicts
+    ("l1.Wf", ... / "fw.Wh", "bw.Wh", ...) and builds stacked layers / a Bidirectional
+    layer with merge_mode="concat" (seq2one reads [h_fw⟨T⟩; h_bw⟨1⟩], as cells.deep does).
     """
-    _check_kind(kind, "build_model")
+    _check_model_options(kind, activation, wrapper, "build_model")
     _check_head(head, output, "build_model")
-    _, keras = _import_tf()
-    recurrent_weights = to_keras_weights(kind, params)
-    head_weights = dense_weights(params)
-    n_x = recurrent_weights[0].shape[0]
-    n_h = recurrent_weights[1].shape[0]
-    n_y = head_weights[0].shape[1]
-    inputs = keras.Input(shape=(T_x, n_x), dtype=dtype)
-    recurrent = _recurrent_layer(keras, kind, n_h, head == "seq2seq", dtype)
-    dense = keras.layers.Dense(n_y, activation=_KERAS_ACTIVATION[output], dtype=dtype, name="head")
-    model = keras.Model(inputs, dense(recurrent(inputs)), name=f"tinytape_{kind}_{head}_{output}")
-    recurrent.set_weights(recurrent_weights)
-    dense.set_weights(head_weights)
-    return model
+    return KerasTwin(kind, params, T_x, head, output, dtype, activation, wrapper).model
 
 
 def to_keras_inputs(X: np.ndarray) -> np.ndarray:
@@ -259,47 +373,48 @@ def to_keras_targets(Y: np.ndarray) -> np.ndarray:
 
 
 # Building a Keras model costs ~0.1 s; the gradient checks call tf_loss_and_grads for many
-# (shape, T, m) combinations, so models are reused per structure (T_x=None accepts any T).
-_MODEL_CACHE: dict = {}
+# (shape, T, m) combinations, so twins are reused per structure (T_x=None accepts any T).
+# The cache is per process and holds a few dozen small models at most.
+_TWINS: dict = {}
 
 
-def _cached_model(kind: str, params: dict, head: str, output: str, dtype: str):
-    recurrent_weights = to_keras_weights(kind, params)
-    head_weights = dense_weights(params)
-    key = (kind, head, output, dtype, recurrent_weights[0].shape, recurrent_weights[1].shape,
-           recurrent_weights[2].shape, head_weights[0].shape)
-    model = _MODEL_CACHE.get(key)
-    if model is None:
-        model = build_model(kind, params, None, head=head, output=output, dtype=dtype)
-        _MODEL_CACHE[key] = model
+def _twin(kind, params, head, output, activation, wrapper) -> KerasTwin:
+    shapes = tuple(sorted((name, np.shape(value)) for name, value in params.items()))
+    key = (kind, head, output, activation, wrapper, shapes)
+    twin = _TWINS.get(key)
+    if twin is None:
+        twin = _TWINS[key] = KerasTwin(kind, params, None, head, output, "float64", activation, wrapper)
     else:
-        model.get_layer("recurrent").set_weights(recurrent_weights)
-        model.get_layer("head").set_weights(head_weights)
-    return model
+        twin.set_params(params)
+    return twin
 
 
 def tf_predict(kind: str, params: dict, X: np.ndarray, head: str = "seq2one",
-               output: str = "identity") -> np.ndarray:
+               output: str = "identity", activation: str = "tanh", wrapper: str | None = None) -> np.ndarray:
     """The Keras model's output for our X (n_x, m, T_x), in our layout, float64."""
-    _check_kind(kind, "tf_predict")
+    _check_model_options(kind, activation, wrapper, "tf_predict")
     _check_head(head, output, "tf_predict")
-    model = _cached_model(kind, params, head, output, "float64")
-    return from_keras_outputs(model(to_keras_inputs(np.asarray(X, dtype=np.float64))).numpy())
+    twin = _twin(kind, params, head, output, activation, wrapper)
+    return from_keras_outputs(twin.model(to_keras_inputs(np.asarray(X, dtype=np.float64))).numpy())
 
 
 def tf_loss_and_grads(kind: str, params: dict, X: np.ndarray, Y: np.ndarray,
-                      head: str = "seq2one", output: str = "identity") -> tuple[float, dict]:
+                      head: str = "seq2one", output: str = "identity", activation: str = "tanh",
+                      wrapper: str | None = None) -> tuple[float, dict]:
     """Our loss and its gradients computed by TensorFlow (tf.GradientTape, float64).
 
     X (n_x, m, T_x), Y (n_y, m) for seq2one or (n_y, m, T_x) for seq2seq (one-hot for
     softmax). Returns `(loss, grads)` with grads keyed `d<name>` in the lab's layout,
-    exactly like our `loss_and_grads`, so the two can be compared key by key.
+    exactly like our `loss_and_grads` (and cells.deep's for a wrapper), so the two can be
+    compared key by key.
     """
-    _check_kind(kind, "tf_loss_and_grads")
+    _check_model_options(kind, activation, wrapper, "tf_loss_and_grads")
     _check_head(head, output, "tf_loss_and_grads")
     tf, _ = _import_tf()
     X = np.asarray(X, dtype=np.float64)
     Y = np.asarray(Y, dtype=np.float64)
+    if X.ndim != 3:
+        raise ValueError(f"tf_loss_and_grads: X must be (n_x, m, T_x), got shape {X.shape}")
     n_x, m, T_x = X.shape
     expected_y = {"seq2one": 2, "seq2seq": 3}[head]
     if Y.ndim != expected_y or Y.shape[1] != m or (head == "seq2seq" and Y.shape[2] != T_x):
@@ -307,21 +422,18 @@ def tf_loss_and_grads(kind: str, params: dict, X: np.ndarray, Y: np.ndarray,
             f"tf_loss_and_grads: for head={head!r} with X of shape {X.shape} (n_x, m, T_x), Y must be "
             + ("(n_y, m)" if head == "seq2one" else "(n_y, m, T_x)") + f"; got {Y.shape}"
         )
-    model = _cached_model(kind, params, head, output, "float64")
-    recurrent, dense = model.get_layer("recurrent"), model.get_layer("head")
-    variables = [recurrent.cell.kernel, recurrent.cell.recurrent_kernel, recurrent.cell.bias,
-                 dense.kernel, dense.bias]
+    twin = _twin(kind, params, head, output, activation, wrapper)
+    variables = twin.variables()
     inputs = tf.constant(to_keras_inputs(X))
     targets = tf.constant(to_keras_targets(Y))
     n_terms = m * (T_x if head == "seq2seq" else 1)  # batch (and time) the loss averages over
     with tf.GradientTape() as tape:
-        y_hat = model(inputs)                                     # (m, n_y) or (m, T, n_y)
+        y_hat = twin.model(inputs)                                # (m, n_y) or (m, T, n_y)
         if output == "softmax":
             # mean cross-entropy over batch (and time)
             loss = -tf.reduce_sum(targets * tf.math.log(y_hat)) / n_terms
         else:
             # (5-1): 1/(2m) Σ (ŷ - y)², and 1/(2mT) for seq2seq
             loss = tf.reduce_sum(tf.square(y_hat - targets)) / (2 * n_terms)
-    keras_grads = [g.numpy() for g in tape.gradient(loss, variables)]
-    lab = from_keras_weights(kind, keras_grads)
-    return float(loss.numpy()), {"d" + name: value for name, value in lab.items()}
+    grads = tape.gradient(loss, variables)
+    return float(loss.numpy()), twin.grads_to_lab([g.numpy() for g in grads])

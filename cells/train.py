@@ -49,7 +49,9 @@ class Adam:
     lr_t = lr sqrt(1 - b2^t) / (1 - b1^t), and divides v_t by sqrt(s_t) + eps, which is
     (5-2) with eps replaced by eps * sqrt(1 - b2^t) (a larger effective eps early on:
     at t = 1 about 31.6 times larger). With eps = 0 the two are the same update.
-    `epsilon_placement="keras"` reproduces Keras's update step for step (tested).
+    `epsilon_placement="keras"` reproduces Keras 3's update step for step (tested),
+    including a quirk: Keras rounds beta1, beta2 to float32 in the bias corrections
+    (not in the moment updates), a 6.5e-9 relative difference on float64 weights.
     Keras's default eps is 1e-7; the thesis's is 1e-8.
     """
 
@@ -71,8 +73,8 @@ class Adam:
         """Return updated parameters (new arrays); `grads` keyed 'd' + parameter name."""
         missing = [name for name in params if "d" + name not in grads]
         if missing:
-            raise KeyError(f"Adam.step: no gradient for {missing}; grads must be keyed 'd' + name "
-                           f"(got {sorted(grads)})")
+            raise KeyError(f"Adam.step: no gradient {['d' + name for name in missing]} for the "
+                           f"parameters {missing}; grads must be keyed 'd' + name (got {sorted(grads)})")
         self.t += 1
         b1, b2, t = self.beta1, self.beta2, self.t
         new = {}
@@ -88,8 +90,11 @@ class Adam:
                 v_hat = v / (1 - b1 ** t)
                 s_hat = s / (1 - b2 ** t)
                 new[name] = theta - self.lr * v_hat / (np.sqrt(s_hat) + self.eps)   # (5-2)
-            else:  # Keras 3's arithmetic, operation for operation
-                alpha = self.lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+            else:  # Keras 3's arithmetic, operation for operation. Its bias corrections
+                # use beta1, beta2 rounded to float32 (ops.cast of a Python float goes
+                # through a float32 tensor) even for float64 weights: 6.5e-9 relative at t=1.
+                b1_32, b2_32 = float(np.float32(b1)), float(np.float32(b2))
+                alpha = self.lr * np.sqrt(1 - b2_32 ** t) / (1 - b1_32 ** t)
                 new[name] = theta - (v * alpha) / (np.sqrt(s) + self.eps)
         return new
 
@@ -151,52 +156,69 @@ def cell_module(kind: str):
 
 
 def loss_and_grads(kind: str, params: dict, X, Y, method: str = "bptt", head: str = "seq2one",
-                   output: str = "identity", truncate: int | None = None):
+                   output: str = "identity", truncate: int | None = None, **cell_kwargs):
     """(loss, grads) of one batch, full or truncated BPTT, by hand or on the tape."""
     if truncate is not None and truncate < X.shape[2]:
-        return truncated_loss_and_grads(kind, params, X, Y, truncate, method, head, output)
-    return cell_module(kind).loss_and_grads(params, X, Y, method=method, head=head, output=output)
+        return truncated_loss_and_grads(kind, params, X, Y, truncate, method, head, output, **cell_kwargs)
+    return cell_module(kind).loss_and_grads(params, X, Y, method=method, head=head, output=output,
+                                            **cell_kwargs)
 
 
 def truncated_loss_and_grads(kind: str, params: dict, X, Y, k: int, method: str = "bptt",
-                             head: str = "seq2one", output: str = "identity"):
+                             head: str = "seq2one", output: str = "identity", **cell_kwargs):
     """Truncated BPTT: the seq-to-one loss differentiated through the last k steps only.
 
-    The first T_x - k steps run forward in plain NumPy; their final state (h, and c for
-    the LSTM) enters the last k steps as a constant, so no gradient flows into it.
-    The loss is exactly the untruncated loss (the forward pass is complete); only
-    the gradient is cut. Implemented by running the cell module's own
-    `loss_and_grads` on the last k steps from that state.
+    The forward pass runs over all T_x steps, so the loss is exactly the untruncated
+    loss; the state entering step T_x - k + 1 (h, and c for the LSTM) is treated as a
+    constant, so no gradient flows into it or further back. Every weight therefore gets
+    gradient from the last k steps only. With k >= T_x this is full BPTT.
+
+    method="bptt": the module's hand `backward` run over the last k steps' caches only.
+    method="tape": the last k steps recorded on a tape starting from the (constant) state.
     """
     if head != "seq2one":
         raise ValueError(f"truncated BPTT: only head='seq2one' is supported (got {head!r}); "
                          "for seq-to-seq, split the sequence into chunks of k steps instead")
-    if not isinstance(k, (int, np.integer)) or k < 1:
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise ValueError(f"truncated BPTT: truncate={k!r} must be a positive integer number of steps")
+    if method not in ("bptt", "tape"):
+        raise ValueError(f"truncated BPTT: method={method!r}; choose 'bptt' or 'tape'")
+    mod = cell_module(kind)
+    X = np.asarray(X)
     T_x = X.shape[2]
     if k >= T_x:
-        return cell_module(kind).loss_and_grads(params, X, Y, method=method, head=head, output=output)
-    mod = cell_module(kind)
-    state = _final_state(mod, kind, X[:, :, : T_x - k], params)
-    return mod.loss_and_grads(params, X[:, :, T_x - k:], Y, method=method, head=head,
-                              output=output, **state)
+        return mod.loss_and_grads(params, X, Y, method=method, head=head, output=output, **cell_kwargs)
+    from cells import _common
+    out = mod.forward(X, None, params, **cell_kwargs)
+    states, caches = out[:-1], out[-1]                            # (H, [C]) each (n_h, m, T_x)
+    if method == "bptt":
+        loss, dH, head_grads = _common.head_loss_and_backward(params, states[0], Y, head, output)
+        cell_grads = mod.backward(dH[:, :, T_x - k:], caches[T_x - k:])   # only the last k steps
+        grads = {"d" + name: head_grads["d" + name] if "d" + name in head_grads else cell_grads["d" + name]
+                 for name in params}
+        return float(loss), grads
+    return _taped_tail(mod, params, X, np.asarray(Y), k, output,
+                       tuple(S[:, :, T_x - k - 1] for S in states), cell_kwargs)
 
 
-def _final_state(mod, kind, X_head, params) -> dict:
-    """The recurrent state after X_head, as keyword initial states for the cell module."""
-    n_h = _hidden_size(mod, params)
-    m = X_head.shape[1]
-    h0 = np.zeros((n_h, m), dtype=X_head.dtype)
-    out = mod.forward(X_head, h0, params)
-    H = out[0]                                                     # (n_h, m, T)
-    if kind.startswith("lstm"):
-        C = out[1]                                                 # (n_h, m, T)
-        return {"h0": H[:, :, -1], "c0": C[:, :, -1]}
-    return {"h0": H[:, :, -1]}
-
-
-def _hidden_size(mod, params) -> int:
-    return params["Wy"].shape[1]
+def _taped_tail(mod, params, X, Y, k, output, start_state, cell_kwargs):
+    """Record the last k steps from a constant state, the head and the loss; sweep back."""
+    import tinytape as tt
+    from cells import record
+    T_x = X.shape[2]
+    with tt.Tape() as tape:
+        tensors = {name: tt.Tensor(value, name=name) for name, value in params.items()}
+        for tensor in tensors.values():
+            tape.watch(tensor)
+        state = start_state                                       # arrays: constants on the tape
+        for t in range(T_x - k, T_x):
+            with tt.scope(f"{mod.KIND}/t={t + 1}"):
+                *state, _ = mod.step(tt.Tensor(X[:, :, t], name=f"x{t + 1}"), *state, tensors,
+                                     **cell_kwargs)
+        with tt.scope("head"):
+            loss = record._head_loss(tensors, [state[0]], Y, "seq2one", output)
+    grads = tape.gradient(loss, tensors)
+    return float(np.asarray(loss)), {"d" + name: np.asarray(grads[name]) for name in params}
 
 
 # ----------------------------------------------------------------------------------
@@ -231,7 +253,8 @@ def fit(kind: str, X, Y, n_h: int, method: str = "bptt", epochs: int = 200, batc
         progress: bool = True, head: str = "seq2one", output: str = "identity",
         params: dict | None = None, scheme: str = "glorot_normal", beta1: float = 0.9,
         beta2: float = 0.999, eps: float = 1e-8, epsilon_placement: str = "thesis",
-        shuffle: bool = True, validation=None, desc: str | None = None):
+        shuffle: bool = True, validation=None, desc: str | None = None,
+        cell_options: dict | None = None):
     """Train a cell with Adam (5-2) on mini-batches. Returns (params, history).
 
     kind: 'rnn', 'lstm', 'gru', 'gru_keras'. method: 'bptt' (hand) or 'tape'.
@@ -240,6 +263,7 @@ def fit(kind: str, X, Y, n_h: int, method: str = "bptt", epochs: int = 200, batc
     clip: None, ('norm', c) or ('value', c), applied to each batch's gradients before Adam.
     truncate: None for full BPTT, or k (see `truncated_loss_and_grads`).
     validation: optional (X_val, Y_val); its loss is recorded after each epoch.
+    cell_options: the cell's keyword options, e.g. {"activation": "relu"} for the RNN.
     history: "loss", "loss_keras" (see the module docstring), "grad_norm" (mean global
     norm before clipping), "val_loss" / "val_loss_keras" if validation is given,
     "seconds" (wall time per epoch), and "config".
@@ -254,6 +278,7 @@ def fit(kind: str, X, Y, n_h: int, method: str = "bptt", epochs: int = 200, batc
     if truncate is not None and (head != "seq2one" or int(truncate) < 1):
         raise ValueError(f"fit: truncate={truncate!r} needs head='seq2one' and a positive integer")
     mod = cell_module(kind)
+    options = dict(cell_options or {})
     n_x, m = X.shape[0], X.shape[1]
     n_y = Y.shape[0]
     if params is None:
@@ -277,7 +302,7 @@ def fit(kind: str, X, Y, n_h: int, method: str = "bptt", epochs: int = 200, batc
             total, norms = 0.0, []
             for idx in minibatches(m, batch_size, rng):
                 loss, grads = loss_and_grads(kind, params, X[:, idx], Y[:, idx], method, head,
-                                             output, truncate)
+                                             output, truncate, **options)
                 total += float(loss) * len(idx)
                 grads = {"d" + name: grads["d" + name] for name in params}
                 norms.append(global_norm(grads))
@@ -291,7 +316,7 @@ def fit(kind: str, X, Y, n_h: int, method: str = "bptt", epochs: int = 200, batc
                 history["loss_keras"].append(_keras_mse(epoch_loss, Y, head))
             history["grad_norm"].append(float(np.mean(norms)))
             if validation is not None:
-                val = evaluate(kind, params, *validation, head=head, output=output)
+                val = evaluate(kind, params, *validation, head=head, output=output, **options)
                 history["val_loss"].append(val)
                 if mse_like:
                     history["val_loss_keras"].append(_keras_mse(val, validation[1], head))
@@ -317,14 +342,15 @@ def _progress_bar(total: int, desc: str, enabled: bool):
     return tqdm(total=total, desc=desc, unit="epoch", leave=True, dynamic_ncols=True)
 
 
-def predict(kind: str, params: dict, X, head: str = "seq2one", output: str = "identity"):
+def predict(kind: str, params: dict, X, head: str = "seq2one", output: str = "identity", **cell_kwargs):
     """The model's outputs: (n_y, m) for seq2one, (n_y, m, T_x) for seq2seq."""
-    return cell_module(kind).predict(params, np.asarray(X), head=head, output=output)
+    return cell_module(kind).predict(params, np.asarray(X), head=head, output=output, **cell_kwargs)
 
 
-def evaluate(kind: str, params: dict, X, Y, head: str = "seq2one", output: str = "identity") -> float:
+def evaluate(kind: str, params: dict, X, Y, head: str = "seq2one", output: str = "identity",
+             **cell_kwargs) -> float:
     """The loss (thesis convention: 1/(2m) for MSE) on (X, Y), without gradients."""
-    Y_hat = predict(kind, params, X, head=head, output=output)
+    Y_hat = predict(kind, params, X, head=head, output=output, **cell_kwargs)
     Y = np.asarray(Y)
     if output == "softmax":
         eps = np.finfo(Y_hat.dtype).tiny
@@ -362,18 +388,24 @@ def fit_keras(kind: str, X, Y, params: dict, epochs: int = 200, batch_size: int 
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=lr, beta_1=beta1, beta_2=beta2,
                                                   epsilon=eps),
                   loss="mse")
-    start = time.perf_counter()
+    epoch_seconds = []
+
+    class _EpochTimer(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.start = time.perf_counter()
+
+        def on_epoch_end(self, epoch, logs=None):
+            epoch_seconds.append(time.perf_counter() - self.start)
+
     fitted = model.fit(cells_keras.to_keras_inputs(X), cells_keras.to_keras_targets(Y),
                        batch_size=batch_size, epochs=epochs, shuffle=shuffle,
-                       verbose=1 if progress else 0)
-    seconds = time.perf_counter() - start
+                       verbose=1 if progress else 0, callbacks=[_EpochTimer()])
     keras_loss = [float(v) for v in fitted.history["loss"]]
     n_y = Y.shape[0]
     history = {"loss": [v * n_y / 2.0 for v in keras_loss], "loss_keras": keras_loss,
-               "grad_norm": None, "seconds": [seconds / max(epochs, 1)] * epochs,
+               "grad_norm": None, "seconds": epoch_seconds,
                "config": dict(kind=kind, method="keras", n_h=params["Wy"].shape[1], epochs=epochs,
                               batch_size=batch_size, lr=lr, seed=seed, head=head, output=output)}
-    weights = model.get_layer("recurrent").get_weights()
-    kernel, bias = model.get_layer("head").get_weights()
-    trained = cells_keras.from_keras_weights(kind, weights, Wy=kernel.T.copy(), by=bias[:, None].copy())
+    # one recurrent layer + Dense: kernel, recurrent_kernel, bias, head kernel, head bias
+    trained = cells_keras.from_keras_weights(kind, model.get_weights())
     return trained, history

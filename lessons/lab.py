@@ -18,6 +18,10 @@ import importlib.util
 import os
 from pathlib import Path
 
+# TensorFlow (imported by the Keras parts of lessons 4-5) prints start-up chatter to stderr
+# that would drown the lesson's output; keep its warnings and errors only.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
 FAST = os.environ.get("TINYTAPE_FAST", "") not in ("", "0")
 SOLUTIONS = os.environ.get("TINYTAPE_SOLUTIONS", "") not in ("", "0")
 
@@ -70,17 +74,19 @@ def _is_not_done(exc: BaseException) -> bool:
 def check(name: str, fn, *args, **kwargs):
     """Grade exercise `name` with `lessons.graders.check_<name>` or `lessons.graders_extra.check_<name>`.
 
-    Returns the grader's result, or None when `fn` is not written yet (it raised
-    NotImplementedError): then it prints a one-line reminder instead of a traceback.
+    The grader prints its verdict; nothing is returned (so the notebook does not show it
+    twice). When `fn` is not written yet (it raised NotImplementedError) and the grader
+    let that through, a one-line reminder is printed instead of a traceback.
     """
     checker = _find_checker(name)
     try:
-        return checker(fn, *args, **kwargs)
+        checker(fn, *args, **kwargs)  # graders print their own verdict (green line or report)
     except Exception as exc:  # the learner's stub raising, seen through any grader
         if _is_not_done(exc):
             print(f"✋ {name}: {NOT_DONE}. Fill in the function above, run its cell, then this one.")
             return None
         raise
+    return None
 
 
 def _find_checker(name: str):
@@ -134,8 +140,14 @@ def inflation_csv() -> Path:
 
 
 def have(module_name: str) -> bool:
-    """Whether an optional dependency (e.g. "tensorflow") can be imported, without importing it."""
-    return importlib.util.find_spec(module_name) is not None
+    """Whether an optional dependency (e.g. "tensorflow") imports; the Keras cells skip, with a message, when not."""
+    if importlib.util.find_spec(module_name) is None:
+        return False
+    try:
+        importlib.import_module(module_name)
+    except ImportError:
+        return False
+    return True
 
 
 def banner() -> str:

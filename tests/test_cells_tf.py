@@ -1,8 +1,10 @@
 """Our cells against TensorFlow/Keras in float64: weights, outputs, every gradient.
 
 rnn <-> SimpleRNN, lstm <-> LSTM, gru <-> GRU(reset_after=False),
-gru_keras <-> GRU(reset_after=True). Keras models are cached per structure inside
-cells.keras, so the many (shape, m, T) cases below build few models.
+gru_keras <-> GRU(reset_after=True); and the variants of the agreement matrix: the rnn
+with relu and the bias-free identity rnn, a stacked LSTM, a bidirectional RNN
+(cells.deep). Keras models are cached per structure inside cells.keras, so the many
+(shape, m, T) cases below build few models.
 """
 import importlib
 
@@ -10,12 +12,14 @@ import numpy as np
 import pytest
 
 tf = pytest.importorskip("tensorflow", reason="TensorFlow not installed: pip install tinytape[tf]")
+pytestmark = pytest.mark.tf
 
 from cells import agreement  # noqa: E402
 from cells import keras as cells_keras  # noqa: E402
 from tinytape import check  # noqa: E402
 
 KINDS = ("rnn", "lstm", "gru", "gru_keras")
+WITH_PARTNER = tuple(name for name in agreement.ALL if agreement.MODELS[name].tf_partner)
 HEADS = ("seq2one", "seq2seq")
 OUTPUTS = ("identity", "tanh", "softmax")
 # (n_x, n_h, n_y, m, T): general, a single step, a single sequence, and n_x = n_y = 1
@@ -54,34 +58,36 @@ def test_weights_round_trip_and_match_keras_layer_shapes(kind):
         np.testing.assert_array_equal(back_from_model[name], params[name], err_msg=f"{kind} {name}")
 
 
+def test_bias_free_rnn_round_trips_through_two_arrays():
+    params, _, _ = agreement.make_problem("rnn-linear", (3, 4, 2, 2, 3), "seq2one", "identity", seed=1)
+    assert "bh" not in params and "by" not in params
+    weights = cells_keras.to_keras_weights("rnn", params)
+    assert len(weights) == 2
+    back = cells_keras.from_keras_weights("rnn", weights, Wy=params["Wy"])
+    assert sorted(back) == sorted(params)
+    for name in params:
+        np.testing.assert_array_equal(back[name], params[name])
+
+
 @pytest.mark.parametrize("head", HEADS)
-@pytest.mark.parametrize("kind", KINDS)
-def test_outputs_agree_with_our_forward(kind, head):
+@pytest.mark.parametrize("name", WITH_PARTNER)
+def test_outputs_and_every_gradient_agree_with_tensorflow(name, head):
+    model = agreement.MODELS[name]
     for index, shape in enumerate(SHAPES):
         for output in OUTPUTS:
             if output == "softmax" and shape[2] < 2:
                 continue
-            params, X, _ = agreement.make_problem(kind, shape, head, output, seed=10 + index)
-            ours = cell(kind).predict(params, X, head, output)
-            theirs = cells_keras.tf_predict(kind, params, X, head, output)
-            assert theirs.shape == ours.shape
-            assert_agree({"y_hat": ours}, {"y_hat": theirs}, ("ours", "Keras"), OUTPUT_TOLERANCE,
-                         f"{kind} {head} {output} {shape}")
-
-
-@pytest.mark.parametrize("output", OUTPUTS)
-@pytest.mark.parametrize("head", HEADS)
-@pytest.mark.parametrize("kind", KINDS)
-def test_every_gradient_agrees_with_tensorflow(kind, head, output):
-    for index, shape in enumerate(SHAPES):
-        if output == "softmax" and shape[2] < 2:
-            continue
-        params, X, Y = agreement.make_problem(kind, shape, head, output, seed=20 + index)
-        loss_hand, grads_hand = cell(kind).loss_and_grads(params, X, Y, method="bptt", head=head, output=output)
-        loss_tf, grads_tf = cells_keras.tf_loss_and_grads(kind, params, X, Y, head, output)
-        assert sorted(grads_tf) == sorted("d" + name for name in params)
-        assert_agree({"loss": np.asarray(loss_hand), **grads_hand}, {"loss": np.asarray(loss_tf), **grads_tf},
-                     ("hand BPTT", "TensorFlow"), GRADIENT_TOLERANCE, f"{kind} {head} {output} {shape}")
+            case = f"{name} {head} {output} (n_x,n_h,n_y,m,T)={shape}"
+            params, X, Y = agreement.make_problem(name, shape, head, output, seed=10 + index)
+            ours = model.predict(params, X, head, output)
+            theirs = model.tf_predict(params, X, head, output)
+            assert theirs.shape == ours.shape, case
+            assert_agree({"y_hat": ours}, {"y_hat": theirs}, ("ours", "Keras"), OUTPUT_TOLERANCE, case)
+            loss_hand, grads_hand = model.loss_and_grads(params, X, Y, "bptt", head, output)
+            loss_tf, grads_tf = model.tf_loss_and_grads(params, X, Y, head, output)
+            assert sorted(grads_tf) == sorted("d" + key for key in params), case
+            assert_agree({"loss": np.asarray(loss_hand), **grads_hand}, {"loss": np.asarray(loss_tf), **grads_tf},
+                         ("hand BPTT", "TensorFlow"), GRADIENT_TOLERANCE, case)
 
 
 def test_model_cache_uses_the_new_weights():
@@ -107,23 +113,51 @@ def test_gru_conventions_are_different_models():
     assert np.max(np.abs(lab - other)) > 1e-6
 
 
+def test_float32_model_runs():
+    params, X, _ = agreement.make_problem("lstm", (2, 3, 1, 2, 4), "seq2one", "identity", seed=4)
+    model = cells_keras.build_model("lstm", params, T_x=4, dtype="float32")
+    y32 = model(cells_keras.to_keras_inputs(X.astype(np.float32))).numpy()
+    assert y32.dtype == np.float32
+    np.testing.assert_allclose(cells_keras.from_keras_outputs(y32), cell("lstm").predict(params, X), rtol=1e-5,
+                               atol=1e-6)
+
+
 def test_bad_inputs_name_the_problem():
     params, X, Y = agreement.make_problem("gru", (2, 3, 1, 2, 4), "seq2one", "identity", seed=0)
     with pytest.raises(ValueError, match="peephole"):
         cells_keras.to_keras_weights("peephole", {})
     with pytest.raises(KeyError, match="Wf"):
         cells_keras.to_keras_weights("lstm", params)
-    bias_2d = np.zeros((2, 9))
     with pytest.raises(ValueError, match="gru_keras"):
-        cells_keras.from_keras_weights("gru", [np.zeros((2, 9)), np.zeros((3, 9)), bias_2d])
+        cells_keras.from_keras_weights("gru", [np.zeros((2, 9)), np.zeros((3, 9)), np.zeros((2, 9))])
     with pytest.raises(ValueError, match=r"\(n_y, m\)"):
         cells_keras.tf_loss_and_grads("gru", params, X, Y[:, :1])
     with pytest.raises(ValueError, match="head"):
         cells_keras.build_model("gru", params, 4, head="seq2many")
+    with pytest.raises(ValueError, match="rnn cell only"):
+        cells_keras.build_model("gru", params, 4, activation="relu")
+    with pytest.raises(ValueError, match="l1"):
+        cells_keras.build_model("gru", params, 4, wrapper="stacked")
+
+
+def test_tensorflow_column_catches_a_wrong_hand_gradient(monkeypatch):
+    module = importlib.import_module("cells.lstm")
+    original = module.backward
+
+    def wrong_backward(*args, **kwargs):
+        grads = dict(original(*args, **kwargs))
+        grads["dbo"] = grads["dbo"] * (1 + 1e-7)
+        return grads
+
+    monkeypatch.setattr(module, "backward", wrong_backward)
+    (row,) = agreement.agreement_matrix(kinds=("lstm",), heads=("seq2one",), include_tf=True, fast=True)
+    assert row.entries["hand vs TF"].status == "FAIL"
+    assert row.entries["hand vs TF"].note.startswith("dbo")
 
 
 def test_agreement_matrix_with_tensorflow_passes():
-    rows = agreement.agreement_matrix(include_tf=True, fast=True)
+    rows = agreement.agreement_matrix(kinds=("rnn", "gru_keras", "peephole", "rnn-bidir"),
+                                      include_tf=True, fast=True)
     table = agreement.format_matrix(rows)
     assert agreement.all_pass(rows), table
     for row in rows:
