@@ -63,7 +63,6 @@ def exercise(fn):
         worked = solution(fn.__name__)
         print(f"[TINYTAPE_SOLUTIONS=1] using the worked solution for {fn.__name__}")
         return worked
-    fn.__tinytape_exercise__ = True
     return fn
 
 
