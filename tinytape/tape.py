@@ -16,6 +16,8 @@ from tinytape.tensor import Tensor, site_of
 
 
 _scope_stack = _state.scope_stack
+_FIRST = (0,)
+_TRACKED_PAIR = {(True, True): (0, 1), (True, False): (0,), (False, True): (1,), (False, False): ()}
 
 
 class Record(NamedTuple):
@@ -123,35 +125,51 @@ class Tape:
 
     scope = staticmethod(scope)
 
-    def _record(self, op, args, values, params, result, site):
+    def _record(self, op, args, keys, values, params, result, site):
+        # Which inputs does this tape track? The common cases (one or two inputs, every
+        # Tensor among them tracked) are decided without a loop; an untracked Tensor
+        # input takes the slow path (requires_grad adoption, keeping its name).
         tracked = self._tracked
-        keys = []
-        grad_inputs = []           # positions of tracked inputs: the sweep visits only these
-        for i, a in enumerate(args):
-            if type(a) is Tensor:
-                k = a.key
-                keys.append(k)
-                if k in tracked:
-                    grad_inputs.append(i)
-                elif a.requires_grad:          # first use on this tape: it becomes a leaf
-                    self._add_leaf(a)
-                    grad_inputs.append(i)
-                elif a._name:                  # an untracked, named input (e.g. x<3>)
-                    self.names[k] = a._name
+        if len(keys) == 2:
+            k0, k1 = keys
+            t0, t1 = k0 in tracked, k1 in tracked
+            if (k0 is not None and not t0) or (k1 is not None and not t1):
+                grad_inputs = self._inputs_to_track(args, keys)
             else:
-                keys.append(None)
+                grad_inputs = _TRACKED_PAIR[t0, t1]
+        elif len(keys) == 1 and keys[0] in tracked:
+            grad_inputs = _FIRST
+        else:
+            grad_inputs = self._inputs_to_track(args, keys)
         if not grad_inputs:
             return
         if self.check_finite and not np.all(np.isfinite(result._value)):
             self._raise_not_finite(op, values, site)
-        index = len(self._records)
         out_key = result.key
+        records = self._records
         # A plain tuple in Record's field order (this line runs per op); `records` gives
         # Record views, with the raw site decoded to (filename, lineno).
-        self._records.append((index, op, tuple(keys), values, out_key, result._value, params,
-                              _scope_stack[-1], site, tuple(grad_inputs)))
-        self._producer[out_key] = index
+        self._producer[out_key] = len(records)
+        records.append((len(records), op, keys, values, out_key, result._value, params,
+                        _scope_stack[-1], site, grad_inputs))
         tracked.add(out_key)
+
+    def _inputs_to_track(self, args, keys):
+        """Positions of the inputs to differentiate; adopts requires_grad tensors as leaves
+        and keeps the names of untracked ones (a drawing labels them)."""
+        tracked = self._tracked
+        positions = []
+        for i, (a, k) in enumerate(zip(args, keys)):
+            if k is None:
+                continue
+            if k in tracked:
+                positions.append(i)
+            elif a.requires_grad:              # first use on this tape: it becomes a leaf
+                self._add_leaf(a)
+                positions.append(i)
+            elif a._name:                      # an untracked, named input (e.g. x<3>)
+                self.names[k] = a._name
+        return tuple(positions)
 
     def _raise_not_finite(self, op, values, site):
         scope_label = _state.scope_stack[-1]

@@ -46,7 +46,12 @@ class Tensor:
     active tape track the tensor (as `tape.watch` does for one tape).
     """
 
-    __slots__ = ("_value", "key", "_name", "requires_grad", "__weakref__")
+    # Op results set only _value and key (the hot path); `_name` and `requires_grad`
+    # fall back to the class defaults below, and the instance __dict__ is created only
+    # for the few tensors that set them (parameters, named values).
+    __slots__ = ("_value", "key", "__dict__", "__weakref__")
+    _name = None
+    requires_grad = False
     # Higher than ndarray's, so `ndarray + Tensor` defers to the Tensor.
     __array_priority__ = 1000.0
 
@@ -263,44 +268,47 @@ def apply(op, args, params):
     nothing: the same cell code runs on NumPy arrays and on Tensors.
     """
     # Unary and binary ops are most of every forward: unpack them without a loop.
+    # `keys` stays None when no argument is a Tensor.
     if len(args) == 2:
         a, b = args
-        has_tensor = type(a) is Tensor or type(b) is Tensor
-        values = (a._value if type(a) is Tensor else a, b._value if type(b) is Tensor else b)
+        if type(a) is Tensor:
+            if type(b) is Tensor:
+                values, keys = (a._value, b._value), (a.key, b.key)
+            else:
+                values, keys = (a._value, b), (a.key, None)
+        elif type(b) is Tensor:
+            values, keys = (a, b._value), (None, b.key)
+        else:
+            values, keys = args, None
     elif len(args) == 1:
         a = args[0]
-        has_tensor = type(a) is Tensor
-        values = (a._value,) if has_tensor else args
+        if type(a) is Tensor:
+            values, keys = (a._value,), (a.key,)
+        else:
+            values, keys = args, None
     else:
-        has_tensor = False
-        values = []
-        for a in args:
-            if type(a) is Tensor:
-                values.append(a._value)
-                has_tensor = True
-            else:
-                values.append(a)
-        values = tuple(values)
+        values = tuple([a._value if type(a) is Tensor else a for a in args])
+        keys = tuple([a.key if type(a) is Tensor else None for a in args])
+        if not any(k is not None for k in keys):
+            keys = None
     try:
         out = op.forward(*values, **params) if params else op.forward(*values)
     except (ValueError, IndexError, TypeError) as exc:
         raise ShapeError(_op_error_message(op, values, params, exc)) from None
-    if not has_tensor:
+    if keys is None:
         return out
     if type(out) is not np.ndarray:
         out = np.asarray(out)
     result = _new_tensor(Tensor)
     result._value = out
     result.key = _next_key()
-    result._name = None
-    result.requires_grad = False
     if _active_tapes:
         site = None
         for tape in _active_tapes:
             if tape._recording:
                 if site is None and tape.trace:
                     site = _raw_site()
-                tape._record(op, args, values, params, result, site)
+                tape._record(op, args, keys, values, params, result, site)
     return result
 
 
