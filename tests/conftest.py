@@ -1,5 +1,9 @@
 """Shared test settings: hypothesis profiles chosen by TINYTAPE_HYPOTHESIS (dev | ci | thorough)."""
 import os
+
+# Before NumPy loads: the tests use small matrices, where BLAS threads only contend.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
 from pathlib import Path
 
 import pytest
