@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from cells import baselines, forecast, train
+from cells.keras import KERAS_LAYERS
 from cells.data import Series, Windows, prepare_windows
 
 __all__ = ["ExperimentConfig", "ModelRun", "ExperimentResult", "run_experiment", "keras_available"]
@@ -230,6 +231,12 @@ def run_experiment(series: Series, config: ExperimentConfig | None = None, log=p
             n_x, n_y = 1, 1
             init = train.cell_module(kind).init_params(n_x, config.n_h, n_y, seed=seed)
             for method in methods:
+                if method == "keras" and kind not in KERAS_LAYERS:
+                    reason = f"{kind}: no Keras counterpart, Keras run skipped"
+                    if reason not in skipped:
+                        skipped.append(reason)
+                        log(reason)
+                    continue
                 start = time.perf_counter()
                 if method == "keras":
                     params, history = train.fit_keras(kind, windows.X_train, windows.Y_train, init,

@@ -87,7 +87,7 @@ def run(args) -> int:
     (out / "results.json").write_text(json.dumps(result.summary(), indent=2) + "\n", encoding="utf-8")
     written.append(out / "results.json")
     seconds = time.perf_counter() - started
-    summary += [f"Verdict of the agreement check: {verdict}", f"Total time: {seconds:.0f} s", "",
+    summary += [f"Gradient agreement {verdict}", f"Total time: {seconds:.0f} s", "",
                 "Files:"] + [f"  {p.relative_to(out)}" for p in written]
     (out / "summary.txt").write_text("\n".join(summary) + "\n", encoding="utf-8")
     written.append(out / "summary.txt")

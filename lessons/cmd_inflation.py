@@ -81,12 +81,17 @@ def load(data_arg):
 def run(args) -> int:
     # TensorFlow's C++ start-up chatter would bury the tables; errors still show.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import cells
     from cells.inflation import ExperimentConfig, run_experiment
+    kinds = tuple(k.strip() for k in args.kinds.split(",") if k.strip())
+    unknown = [k for k in kinds if k not in cells.KINDS]
+    if unknown or not kinds:
+        raise SystemExit(f"tinytape inflation: unknown cell kind(s) {unknown}; choose from {', '.join(cells.KINDS)}")
     series = load(args.data)
     monthly = series.periods_per_year == 12
     config = ExperimentConfig(
         start="2000-01" if monthly else None, divide_by=100.0,
-        n_in=12 if monthly else 8, kinds=tuple(k.strip() for k in args.kinds.split(",")),
+        n_in=12 if monthly else 8, kinds=kinds,
         methods=_methods(args), n_h=args.n_h, epochs=args.epochs, batch_size=args.batch_size,
         lr=args.lr, seeds=tuple(args.seeds), n_boot=args.boot, scale_fit=args.scale_fit,
         arima_order=None if args.no_arima else (1, 1, 1), progress=not args.quiet)

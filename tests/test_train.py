@@ -232,3 +232,20 @@ def test_float32_training_stays_float32_and_validation_is_recorded():
     assert len(history["val_loss"]) == 2
     # the validation loss after epoch 1 is the loss of the weights epoch 2 starts from
     assert history["val_loss"][0] == pytest.approx(history["loss"][1], rel=1e-5)
+
+
+def test_seq2seq_softmax_training_hand_equals_tape_and_evaluate_matches_the_loss():
+    # a character-model shape: one-hot inputs, next-symbol targets at every step
+    rng = np.random.default_rng(5)
+    symbols = rng.integers(0, 3, size=(6, 5))                       # (m, T + 1)
+    eye = np.eye(3)
+    X = np.transpose(eye[symbols[:, :4]], (2, 0, 1))                 # (3, m, T)
+    Y = np.transpose(eye[symbols[:, 1:]], (2, 0, 1))                 # (3, m, T)
+    kw = dict(n_h=4, epochs=3, batch_size=6, head="seq2seq", output="softmax", progress=False)
+    hand, history = fit("rnn", X, Y, method="bptt", **kw)
+    tape, _ = fit("rnn", X, Y, method="tape", **kw)
+    for key in hand:
+        np.testing.assert_allclose(hand[key], tape[key], rtol=0, atol=1e-12)
+    assert history["loss_keras"] is None                              # no MSE convention here
+    loss, _ = train.cell_module("rnn").loss_and_grads(hand, X, Y, head="seq2seq", output="softmax")
+    assert train.evaluate("rnn", hand, X, Y, head="seq2seq", output="softmax") == pytest.approx(loss, rel=1e-12)
