@@ -118,71 +118,22 @@ def tables_text(result) -> str:
     return "\n\n".join(parts)
 
 
-def _years(dates):
-    """datetime64[M] -> fractional years (2020-10 -> 2020.75), the plots' time axis."""
-    import numpy as np
-    months = np.asarray(dates, dtype="datetime64[M]").astype(int)   # months since 1970-01
-    return 1970 + months / 12.0
-
-
 def write_figures(result, out: Path) -> list:
     """Loss curves, test predictions + forecast per model, and the intervals (Figs 6-1..6-3)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from visuals import plots
+    from visuals import experiment
 
-    written = []
-    runs = result.runs_for()
-    windows = result.windows
-    to_units = windows.scaler.inverse_transform
-    t_train, y_train = _years(windows.target_dates_train), to_units(windows.Y_train[0])
-    t_test, t_future = _years(windows.target_dates_test), _years(result.forecast_dates)
-
-    # Figure 6-1: loss curves, both conventions side by side
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-    plots.plot_losses({r.label: r.history["loss"] for r in runs}, ax=axes[0])
-    axes[0].set_title("training loss, thesis 1/(2m)·Σ(ŷ−y)² (5-1)")
-    keras_like = {r.label: r.history["loss_keras"] for r in runs if r.history.get("loss_keras")}
-    if keras_like:
-        plots.plot_losses(keras_like, ax=axes[1])
-    axes[1].set_title("training loss, Keras 1/m·Σ(ŷ−y)²")
-    written.append(_save(fig, out / "losses.png", plt))
-
-    # Figure 6-2: test predictions and the forecast past the data, one panel per model
-    cols = min(3, len(runs)) or 1
-    rows = -(-len(runs) // cols) or 1
-    fig, axes = plt.subplots(rows, cols, figsize=(5.5 * cols, 4 * rows), squeeze=False)
-    for ax, run in zip(axes.ravel(), runs):
-        plots.plot_forecast(t_train, y_train, t_test, result.test_true, run.test_pred,
-                            t_future=t_future, forecast=run.forecast, ax=ax)
-        ax.set_title(f"{run.label}: test MSE {run.test_mse:.2e}")
-    for ax in axes.ravel()[len(runs):]:
-        ax.set_visible(False)
-    written.append(_save(fig, out / "predictions_forecast.png", plt))
-
-    # Figure 6-3: the hand models' bootstrap intervals, with the other methods' forecasts over them
-    for kind in dict.fromkeys(r.kind for r in runs):
-        hand = next((r for r in runs if r.kind == kind and r.intervals is not None), None)
-        if hand is None:
-            continue
-        fig, ax = plt.subplots(figsize=(9, 4.5))
-        plots.plot_forecast(t_train, y_train, t_test, result.test_true, hand.test_pred,
-                            t_future=t_future, forecast=hand.forecast,
-                            lower=hand.intervals.lower, upper=hand.intervals.upper, ax=ax)
-        for other in runs:
-            if other.kind == kind and other is not hand:
-                ax.plot(t_future, other.forecast, linewidth=1.2, label=f"{other.label} forecast")
-        ax.set_xlim(t_test[0] - 1, t_future[-1] + 0.25)
-        ax.legend(fontsize=8)
-        ax.set_title(f"{hand.label}: {int(100 * hand.intervals.level)}% residual-bootstrap interval")
+    written = [_save(experiment.loss_figure(result), out / "losses.png", plt),
+               _save(experiment.forecast_figure(result), out / "predictions_forecast.png", plt)]
+    for kind, fig in experiment.interval_figures(result).items():
         written.append(_save(fig, out / f"intervals_{kind}.png", plt))
     return written
 
 
 def _save(fig, path: Path, plt) -> Path:
-    fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path

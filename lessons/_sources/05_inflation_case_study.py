@@ -21,7 +21,7 @@ import numpy as np
 from cells import data as cdata
 from cells import inflation
 from lessons import lab
-from visuals import plots
+from visuals import experiment
 
 print(lab.banner())
 
@@ -139,12 +139,7 @@ print(result.loss_table("keras"))
 
 # %%
 runs = result.runs_for()
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4))
-plots.plot_losses({r.label: r.history["loss"] for r in runs}, ax=ax1)
-ax1.set_title("training loss, thesis 1/(2m)·Σ(ŷ−y)² (5-1)")
-plots.plot_losses({r.label: r.history["loss_keras"] for r in runs if r.history.get("loss_keras")}, ax=ax2)
-ax2.set_title("training loss, Keras 1/m·Σ(ŷ−y)²")
-plt.tight_layout()
+experiment.loss_figure(result)
 plt.show()
 
 # %% [markdown]
@@ -160,24 +155,7 @@ print()
 print(result.mse_table())
 
 # %%
-def years(dates):
-    return dates.astype("datetime64[M]").astype(int) / 12 + 1970
-
-
-w = result.windows
-to_units = w.scaler.inverse_transform
-t_train, t_test, t_future = years(w.target_dates_train), years(w.target_dates_test), years(result.forecast_dates)
-y_train = to_units(w.Y_train[0])
-cols = min(3, len(runs))
-rows = -(-len(runs) // cols)
-fig, axes = plt.subplots(rows, cols, figsize=(5.5 * cols, 3.8 * rows), squeeze=False)
-for ax, run in zip(axes.ravel(), runs):
-    plots.plot_forecast(t_train, y_train, t_test, result.test_true, run.test_pred,
-                        t_future=t_future, forecast=run.forecast, ax=ax)
-    ax.set_title(f"{run.label}: test MSE {run.test_mse:.2e}")
-for ax in axes.ravel()[len(runs):]:
-    ax.set_visible(False)
-plt.tight_layout()
+experiment.forecast_figure(result)
 plt.show()
 
 # %% [markdown]
@@ -192,18 +170,7 @@ plt.show()
 
 # %%
 print(result.forecast_table())
-hand_runs = [r for r in runs if r.intervals is not None]
-fig, axes = plt.subplots(1, len(hand_runs), figsize=(7 * len(hand_runs), 4), squeeze=False)
-for ax, hand in zip(axes.ravel(), hand_runs):
-    plots.plot_forecast(t_train, y_train, t_test, result.test_true, hand.test_pred, t_future=t_future,
-                        forecast=hand.forecast, lower=hand.intervals.lower, upper=hand.intervals.upper, ax=ax)
-    for other in runs:
-        if other.kind == hand.kind and other is not hand:
-            ax.plot(t_future, other.forecast, linewidth=1.2, label=f"{other.label} forecast")
-    ax.set_xlim(t_test[0] - 1, t_future[-1] + 0.25)
-    ax.legend(fontsize=7)
-    ax.set_title(f"{hand.label}: {int(100 * hand.intervals.level)}% residual-bootstrap interval")
-plt.tight_layout()
+experiment.interval_figures(result)
 plt.show()
 
 # %% [markdown]
