@@ -261,7 +261,7 @@ def print_table(timings: dict, dtype_name: str) -> None:
                 ratio, cpu_ratio = wall[name] / wall[loop_name], cpu[name] / cpu[loop_name]
                 verdict = "meets" if max(ratio, cpu_ratio) <= target else (
                     "MISSES" if min(ratio, cpu_ratio) > target else "borderline")
-                print(f"  target {name} ≤ {target} × {loop_name}: wall {ratio:.2f}, CPU {cpu_ratio:.2f} ({verdict})")
+                print(f"  target {name} ≤ {target} × {loop_name}: wall {ratio:.3f}, CPU {cpu_ratio:.3f} ({verdict})")
 
 
 def print_loop_check(kind, dtype, hand_step, check_torch) -> None:
