@@ -331,6 +331,16 @@ def test_clip(x):
     assert_vjp(lambda t: tt.clip(t, lo=0.0), x) if np.all(np.abs(x) > 1e-3) else None
 
 
+def test_clip_with_tensor_bounds_treats_them_as_constants():
+    x, hi = tt.Tensor([0.5, 2.0]), tt.Tensor(1.0)
+    with tt.Tape() as tape:
+        tape.watch(x, hi)
+        y = (tt.clip(x, 0.0, hi) + np.clip(x, 0.0, hi)).sum()
+    gx, ghi = tape.gradient(y, [x, hi])
+    np.testing.assert_array_equal(gx, [2.0, 0.0])
+    assert ghi == 0.0
+
+
 @given(array_and_axis(-5, 5))
 def test_softmax_and_log_softmax(case):
     x, axis, _ = case

@@ -137,7 +137,12 @@ def where(condition, a, b):
 
 
 def clip(x, lo=None, hi=None):
-    """Limit x to [lo, hi]; the gradient passes inside and at the bounds, 0 outside."""
+    """Limit x to [lo, hi]; the gradient passes inside and at the bounds, 0 outside.
+
+    The bounds are constants: a Tensor bound is read as its value (no gradient flows to
+    it; write tinytape.minimum/maximum for bounds that learn)."""
+    lo = lo._value if isinstance(lo, Tensor) else lo
+    hi = hi._value if isinstance(hi, Tensor) else hi
     return apply(ops.clip, (x,), {"lo": lo, "hi": hi})
 
 
