@@ -49,7 +49,7 @@ class Tensor:
     # Op results set only _value and key (the hot path); `_name` and `requires_grad`
     # fall back to the class defaults below, and the instance __dict__ is created only
     # for the few tensors that set them (parameters, named values).
-    __slots__ = ("_value", "key", "__dict__", "__weakref__")
+    __slots__ = ("_value", "key", "__dict__")
     _name = None
     requires_grad = False
     # Higher than ndarray's, so `ndarray + Tensor` defers to the Tensor.
