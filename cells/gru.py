@@ -156,20 +156,35 @@ def cell_backward(dh_next, cache: Cache) -> dict:
 # The sequence.
 # ----------------------------------------------------------------------------------
 def forward(x, h0, params):
-    """(H, caches) for x (n_x, m, T_x); h0 (n_h, m) or None for zeros (4-46)."""
+    """(H, caches) for x (n_x, m, T_x); h0 (n_h, m) or None for zeros (4-46).
+
+    `step`'s equations with the gates batched, for speed: Γu and Γr's weights and
+    biases stacked make both pre-activations one matmul per step (the biases through
+    a row of ones under [h; x]) and both sigmoids one call; h̃'s bias rides the same
+    way on [Γr * h; x; 1]. The caches are cell_forward's, so cell_backward reads them.
+    H is a (n_h, m, T_x) view of a step-major array: one step's state is contiguous,
+    cheap to write and to read."""
     fn = "gru.forward"
     _common.check_params(fn, params, _SELF)
     n_x, n_h, _ = sizes(params)
     x = _common.check_x(fn, x, n_x, params["Wu"].dtype)
     _, m, T = x.shape
     h = _common.initial_state(fn, "h0", h0, n_h, m, x.dtype)
-    H = np.empty((n_h, m, T), dtype=x.dtype)
+    W_ur = _common.stacked_gate_weights(params, ("u", "r"))  # (2n_h, n_h+n_x+1)
+    W_h = _common.stacked_gate_weights(params, ("h",))  # (n_h, n_h+n_x+1)
+    hx1 = _common.inputs_with_ones(x, n_h)  # (T_x, n_h+n_x+1, m): [·; x_t; 1]
+    rx1 = _common.inputs_with_ones(x, n_h)  # (T_x, n_h+n_x+1, m): [·; x_t; 1]
+    H = np.empty((T, n_h, m), dtype=x.dtype)  # step-major; returned as (n_h, m, T_x)
     caches = []
     for t in range(T):
-        h, cache = _cell_forward(x[:, :, t], h, params)
-        H[:, :, t] = h
-        caches.append(cache)
-    return H, caches
+        hx1[t, :n_h] = h  # [h_{t-1}; x_t; 1]  (4-50)
+        gu, gr = tt.sigmoid((W_ur @ hx1[t]).reshape(2, n_h, m))  # (n_h, m) each  (4-48), (4-49)
+        rx1[t, :n_h] = gr * h  # [Γr * h_{t-1}; x_t; 1]  (4-47)
+        hc = tt.tanh(W_h @ rx1[t])  # (n_h, m)  (4-47)
+        h_prev, h = h, gu * hc + (1.0 - gu) * h  # (n_h, m)  (4-46)
+        H[t] = h
+        caches.append(Cache(h_prev, Parts(hx1[t, :-1], gu, gr, rx1[t, :-1], hc), params))
+    return H.transpose(1, 2, 0), caches  # (n_h, m, T_x)
 
 
 def backward(dH, caches) -> dict:
@@ -183,15 +198,19 @@ def backward(dH, caches) -> dict:
     for t in reversed(range(T)):
         *dzs, dconcat = _step_grads(dH[:, :, t] + dh_prev, caches[t])  # (4-29)
         dh_prev, dx[:, :, t] = dconcat[:n_h], dconcat[n_h:]  # (4-63), (4-64)
-        dZ[:, :, t * m : (t + 1) * m] = dzs
-    # the weight gradients: one matmul per weight sums over t
-    grads = _param_grads(
-        dZ,
-        np.concatenate([c.parts.concat for c in caches], axis=1),  # (n_h+n_x, m*T)
-        np.concatenate([c.parts.reset_concat for c in caches], axis=1),  # (n_h+n_x, m*T)
-    )
-    grads.update(dx=dx, dh0=dh_prev)
-    return grads
+        for dZ_gate, dz in zip(dZ, dzs):
+            dZ_gate[:, t * m : (t + 1) * m] = dz
+    # the weight gradients (_param_grads's table): one matmul sums over t, Γu and Γr
+    # stacked in one as they share the input [h; x]
+    concat_all = np.concatenate([c.parts.concat for c in caches], axis=1)  # (n_h+n_x, m*T)
+    reset_all = np.concatenate([c.parts.reset_concat for c in caches], axis=1)  # (n_h+n_x, m*T)
+    dW_ur = dZ[:2].reshape(2 * n_h, m * T) @ concat_all.T  # (2n_h, n_h+n_x)
+    db = dZ.sum(axis=2)[:, :, None]  # (3, n_h, 1)
+    return {
+        "dWu": dW_ur[:n_h], "dbu": db[0], "dWr": dW_ur[n_h:], "dbr": db[1],
+        "dWh": dZ[2] @ reset_all.T, "dbh": db[2],  # W_h sees [Γr * h; x]
+        "dx": dx, "dh0": dh_prev,
+    }
 
 
 def predict(params, X, head="seq2one", output="identity"):

@@ -165,7 +165,13 @@ def cell_backward(dh_next, dc_next, cache: Cache) -> dict:
 # The sequence.
 # ----------------------------------------------------------------------------------
 def forward(x, h0, params):
-    """(H, C, caches) for x (n_x, m, T_x); h0 (n_h, m) or None for zeros; c_0 = 0."""
+    """(H, C, caches) for x (n_x, m, T_x); h0 (n_h, m) or None for zeros; c_0 = 0.
+
+    `step`'s equations with the gates batched, for speed: the four gates' weights and
+    biases stacked make every pre-activation one matmul per step (the biases through
+    a row of ones under [h; x]), and the three sigmoid gates one call. The caches are
+    cell_forward's, so cell_backward reads them too. H and C are (n_h, m, T_x) views
+    of step-major arrays: one step's states are contiguous, cheap to write and to read."""
     fn = "lstm.forward"
     _common.check_params(fn, params, _SELF)
     n_x, n_h, _ = sizes(params)
@@ -173,14 +179,22 @@ def forward(x, h0, params):
     _, m, T = x.shape
     h = _common.initial_state(fn, "h0", h0, n_h, m, x.dtype)
     c = np.zeros((n_h, m), dtype=x.dtype)
-    H = np.empty((n_h, m, T), dtype=x.dtype)
-    C = np.empty((n_h, m, T), dtype=x.dtype)
+    W_b = _common.stacked_gate_weights(params, ("f", "u", "o", "c"))  # (4n_h, n_h+n_x+1)
+    hx1 = _common.inputs_with_ones(x, n_h)  # (T_x, n_h+n_x+1, m): [·; x_t; 1]
+    H = np.empty((T, n_h, m), dtype=x.dtype)  # step-major; returned as (n_h, m, T_x)
+    C = np.empty((T, n_h, m), dtype=x.dtype)
     caches = []
     for t in range(T):
-        h, c, cache = _cell_forward(x[:, :, t], h, c, params)
-        H[:, :, t], C[:, :, t] = h, c
-        caches.append(cache)
-    return H, C, caches
+        hx1[t, :n_h] = h  # [h_{t-1}; x_t; 1]  (4-24)
+        z = (W_b @ hx1[t]).reshape(4, n_h, m)  # W_ℓ [h; x] + b_ℓ for ℓ = f, u, o, c
+        gf, gu, go = tt.sigmoid(z[:3])  # (n_h, m) each  (4-23), (4-22), (4-21)
+        cc = tt.tanh(z[3])  # (n_h, m)  (4-20)
+        c_prev, c = c, gf * c + gu * cc  # (n_h, m)  (4-19)
+        tanh_c = tt.tanh(c)  # (n_h, m)
+        h = go * tanh_c  # (n_h, m)  (4-18)
+        H[t], C[t] = h, c
+        caches.append(Cache(c_prev, Parts(hx1[t, :-1], gf, gu, cc, go, tanh_c), params))
+    return H.transpose(1, 2, 0), C.transpose(1, 2, 0), caches  # (n_h, m, T_x) each
 
 
 def backward(dH, caches) -> dict:
@@ -211,9 +225,15 @@ def _sequence_backward(gate_grads, dH, caches):
             dz[i * n_h : (i + 1) * n_h] = dz_gate
         dconcat = W_T @ dz  # (n_h+n_x, m) = Σ_ℓ W_ℓᵀ dz_ℓ  (4-41), (4-42)
         dh_prev, dx[:, :, t] = dconcat[:n_h], dconcat[n_h:]  # (4-43), (4-44)
-    # the weight gradients: one matmul per weight sums over t
+    # the weight gradients: one matmul sums over t for all four gates (_param_grads's
+    # formulas with the gates stacked)
     dzs_all = [dZ[i * n_h : (i + 1) * n_h] for i in range(4)]  # (n_h, m*T) per gate
-    grads = _param_grads(dzs_all, np.concatenate([c.parts.concat for c in caches], axis=1))
+    concat_all = np.concatenate([c.parts.concat for c in caches], axis=1)  # (n_h+n_x, m*T)
+    dW = dZ @ concat_all.T  # (4n_h, n_h+n_x): dW_ℓ = Σ_t dz_ℓ [h; x]ᵀ, gates f, u, c, o
+    db = dZ.sum(axis=1, keepdims=True)  # (4n_h, 1)
+    grads = {}
+    for i, g in enumerate(GATES):
+        grads["dW" + g], grads["db" + g] = dW[i * n_h : (i + 1) * n_h], db[i * n_h : (i + 1) * n_h]
     grads.update(dx=dx, dh0=dh_prev, dc0=dc_prev)
     return grads, dzs_all
 
