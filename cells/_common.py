@@ -110,6 +110,16 @@ def check_sizes(fn: str, **sizes: int) -> None:
             raise ValueError(f"{fn}: {name} must be a positive integer, got {value!r}")
 
 
+def gate_param_shapes(gates, n_x: int, n_h: int, n_y: int) -> dict:
+    """Shapes of a gated cell's parameters: W_ℓ (n_h, n_h+n_x) on [h; x] and b_ℓ (n_h, 1)
+    for each gate ℓ (LSTM (4-20)–(4-23), GRU (4-47)–(4-49)), then the head Wy, by."""
+    shapes = {}
+    for g in gates:
+        shapes["W" + g], shapes["b" + g] = (n_h, n_h + n_x), (n_h, 1)
+    shapes["Wy"], shapes["by"] = (n_y, n_h), (n_y, 1)
+    return shapes
+
+
 # ----------------------------------------------------------------------------------
 # The hand forward loops' batching (speed only: each module's `step` is the math).
 # ----------------------------------------------------------------------------------

@@ -46,11 +46,7 @@ def sizes(params: dict) -> tuple[int, int, int]:
 
 
 def param_shapes(n_x: int, n_h: int, n_y: int) -> dict:
-    shapes = {}
-    for g in GATES:
-        shapes["W" + g], shapes["b" + g] = (n_h, n_h + n_x), (n_h, 1)
-    shapes["Wy"], shapes["by"] = (n_y, n_h), (n_y, 1)
-    return shapes
+    return _common.gate_param_shapes(GATES, n_x, n_h, n_y)
 
 
 def check_options(fn: str, **options) -> None:
