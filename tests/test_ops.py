@@ -27,6 +27,7 @@ def assert_vjp(fn, *arrays, seed=0):
         y = fn(*tensors)
         assert isinstance(y, tt.Tensor), "an op on Tensors must give a Tensor"
         loss = (y * u).sum()
+    assert_shaped_claims_hold(tape)
     grads = tape.gradient(loss, tensors)
     for i, a in enumerate(arrays):
         def f(xi, i=i):
@@ -37,6 +38,18 @@ def assert_vjp(fn, *arrays, seed=0):
         assert grads[i].shape == a.shape
         np.testing.assert_allclose(grads[i], expected, rtol=RTOL, atol=ATOL,
                                    err_msg=f"input {i} of {getattr(fn, '__name__', fn)}")
+
+
+def assert_shaped_claims_hold(tape):
+    """An op marked `shaped` skips the sweep's unbroadcast: its VJPs must return exactly
+    the input's shape on every case these tests generate."""
+    for rec in tape.records:
+        if not rec.op.shaped:
+            continue
+        g = np.ones(np.shape(rec.value))
+        for i in rec.grad_inputs:
+            gi = rec.op.vjp(i, g, rec.value, rec.input_values, rec.params)
+            assert gi.shape == np.shape(rec.input_values[i]), (rec.op.name, i, gi.shape)
 
 
 def floats(lo=-2.0, hi=2.0):

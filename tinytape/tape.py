@@ -12,12 +12,10 @@ import numpy as np
 
 from tinytape import _state
 from tinytape.errors import TapeError, format_site
-from tinytape.tensor import Tensor, site_of
+from tinytape.tensor import Tensor, _raw_site, site_of
 
 
 _scope_stack = _state.scope_stack
-_FIRST = (0,)
-_TRACKED_PAIR = {(True, True): (0, 1), (True, False): (0,), (False, True): (1,), (False, False): ()}
 
 
 class Record(NamedTuple):
@@ -118,41 +116,12 @@ class Tape:
 
     def _add_leaf(self, t):
         self._tracked.add(t.key)
-        if t.key not in self._producer:
+        if self._producer_index(t.key) is None:
             self.leaves[t.key] = t._value
         if t.name:
             self.names[t.key] = t.name
 
     scope = staticmethod(scope)
-
-    def _record(self, op, args, keys, values, params, result, site):
-        # Which inputs does this tape track? The common cases (one or two inputs, every
-        # Tensor among them tracked) are decided without a loop; an untracked Tensor
-        # input takes the slow path (requires_grad adoption, keeping its name).
-        tracked = self._tracked
-        if len(keys) == 2:
-            k0, k1 = keys
-            t0, t1 = k0 in tracked, k1 in tracked
-            if (k0 is not None and not t0) or (k1 is not None and not t1):
-                grad_inputs = self._inputs_to_track(args, keys)
-            else:
-                grad_inputs = _TRACKED_PAIR[t0, t1]
-        elif len(keys) == 1 and keys[0] in tracked:
-            grad_inputs = _FIRST
-        else:
-            grad_inputs = self._inputs_to_track(args, keys)
-        if not grad_inputs:
-            return
-        if self.check_finite and not np.all(np.isfinite(result._value)):
-            self._raise_not_finite(op, values, site)
-        out_key = result.key
-        records = self._records
-        # A plain tuple in Record's field order (this line runs per op); `records` gives
-        # Record views, with the raw site decoded to (filename, lineno).
-        self._producer[out_key] = len(records)
-        records.append((len(records), op, keys, values, out_key, result._value, params,
-                        _scope_stack[-1], site, grad_inputs))
-        tracked.add(out_key)
 
     def _inputs_to_track(self, args, keys):
         """Positions of the inputs to differentiate; adopts requires_grad tensors as leaves
@@ -171,13 +140,17 @@ class Tape:
                 self.names[k] = a._name
         return tuple(positions)
 
+    def _check_finite(self, op, values, out):
+        if not np.all(np.isfinite(out)):
+            self._raise_not_finite(op, values, site_of(_raw_site()))
+
     def _raise_not_finite(self, op, values, site):
         scope_label = _state.scope_stack[-1]
         inputs = "; ".join(
             f"input {i}: shape {np.shape(v)}, {'finite' if np.all(np.isfinite(v)) else 'has NaN/Inf'}"
             for i, v in enumerate(values))
         raise FloatingPointError(
-            f"tinytape.{op.name} produced NaN or Inf at {format_site(site_of(site))}"
+            f"tinytape.{op.name} produced NaN or Inf at {format_site(site)}"
             f"{' in scope ' + scope_label if scope_label else ''} (tape record {len(self._records)}); {inputs}")
 
     # -- reading ------------------------------------------------------------------
@@ -185,8 +158,10 @@ class Tape:
     def records(self) -> list[Record]:
         """The Wengert list as Records (each built once, when first read)."""
         views = self._record_views
-        for raw in self._records[len(views):]:
-            views.append(Record(*raw[:8], site_of(raw[8]), raw[9]))
+        for index in range(len(views), len(self._records)):
+            op, keys, values, out_key, out, params, scope_label, site, grad_inputs = self._records[index]
+            views.append(Record(index, op, keys, values, out_key, out, params, scope_label,
+                                site_of(site), grad_inputs))
         return list(views)
 
     def __len__(self):
@@ -194,8 +169,15 @@ class Tape:
 
     def producer(self, key):
         """The record that produced `key`, or None for a leaf or a constant."""
-        index = self._producer.get(key)
+        index = self._producer_index(key)
         return None if index is None else self.records[index]
+
+    def _producer_index(self, key):
+        # Built when first asked, not per op: recording stays one append.
+        producer = self._producer
+        for index in range(len(producer), len(self._records)):
+            producer[self._records[index][3]] = index
+        return producer.get(key)
 
     def label(self, key):
         """A short readable name for a value: its name, or v<key>."""
@@ -259,41 +241,45 @@ class Tape:
         return seed
 
     def _sweep(self, target, source_keys, seed, retain_all):
-        end = self._producer.get(target.key)
+        records = self._records
+        if records and records[-1][3] == target.key:     # the usual case: the last record
+            end = len(records) - 1
+        else:
+            end = self._producer_index(target.key)
         wanted = set(source_keys)
         if end is None:                      # the target is a leaf (or untracked)
             return {target.key: seed} if target.key in wanted else {}
-        records = self._records[: end + 1]
+        records = records[: end + 1]
         reach = self._reachable(records, wanted)
         grads = {target.key: seed}
         kept = {}
         retained = self.value_grads if retain_all else None
         if retain_all:
             retained.clear()
-        pop = grads.pop
+        # Most sweeps want leaves only and keep nothing else: the loop then skips the
+        # per-record bookkeeping (one flag test instead of two lookups).
+        bookkeeping = retain_all or not wanted.issubset(self.leaves)
         every_tracked_value = reach is self._tracked
-        for rec in reversed(records):
-            out_key = rec[4]
+        pop = grads.pop
+        for op, inputs, values, out_key, ans, params, _, _, grad_inputs in reversed(records):
             g = pop(out_key, None)
             if g is None:
                 continue
-            if out_key in wanted:
-                kept[out_key] = g
-            if retained is not None:
-                retained[out_key] = g
-            _, op, inputs, values, _, ans, params, _, _, grad_inputs = rec
-            vjps = op.vjps
+            if bookkeeping:
+                if out_key in wanted:
+                    kept[out_key] = g
+                if retained is not None:
+                    retained[out_key] = g
+            vjps, shaped = op.vjps, op.shaped
             for i in grad_inputs:
                 k = inputs[i]
                 if not every_tracked_value and k not in reach:
                     continue
-                if vjps is None:
-                    gi = op.vjp_nth(i, g, ans, *values, **(params or {}))
-                elif params:
-                    gi = vjps[i](g, ans, *values, **params)
-                else:
+                if params is None and vjps is not None:
                     gi = vjps[i](g, ans, *values)
-                if gi.shape != values[i].shape:
+                else:
+                    gi = op.vjp(i, g, ans, values, params)
+                if not shaped and gi.shape != values[i].shape:
                     gi = unbroadcast(gi, values[i].shape)
                 prev = grads.get(k)
                 grads[k] = gi if prev is None else prev + gi   # a new array: never in place
@@ -311,9 +297,9 @@ class Tape:
             return self._tracked             # every tracked value hangs off some source
         reach = set(wanted)
         for rec in records:
-            for k in rec[2]:
+            for k in rec[1]:
                 if k in reach:
-                    reach.add(rec[4])
+                    reach.add(rec[3])
                     break
         return reach
 

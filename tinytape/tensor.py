@@ -297,22 +297,58 @@ def apply(op, args, params):
         raise ShapeError(_op_error_message(op, values, params, exc)) from None
     if keys is None:
         return out
-    if type(out) is not np.ndarray:
+    if type(out) is not _ndarray:           # a reduction's NumPy scalar
         out = np.asarray(out)
     result = _new_tensor(Tensor)
     result._value = out
-    result.key = _next_key()
-    if _active_tapes:
-        site = None
-        for tape in _active_tapes:
-            if tape._recording:
-                if site is None and tape.trace:
-                    site = _raw_site()
-                tape._record(op, args, keys, values, params, result, site)
+    result.key = key = _next_key()
+    # Record on every active tape that tracks an input. This is `Tape._record` written
+    # inline: it runs once per op, and a Python call here costs more than the lines.
+    site = _UNSET
+    for tape in _active_tapes:
+        tracked = tape._tracked
+        # Which inputs does this tape differentiate? One or two inputs, each tracked or
+        # a constant, are decided here; anything else takes the slow path (an untracked
+        # Tensor may be a requires_grad leaf to adopt, or a named constant to label).
+        if len(keys) == 1:
+            grad_inputs = _FIRST if keys[0] in tracked else tape._inputs_to_track(args, keys)
+        elif len(keys) != 2:
+            grad_inputs = tape._inputs_to_track(args, keys)
+        elif keys[1] is None:
+            grad_inputs = _FIRST if keys[0] in tracked else tape._inputs_to_track(args, keys)
+        elif keys[0] is None:
+            grad_inputs = _SECOND if keys[1] in tracked else tape._inputs_to_track(args, keys)
+        elif keys[0] in tracked and keys[1] in tracked:
+            grad_inputs = _BOTH
+        else:
+            grad_inputs = tape._inputs_to_track(args, keys)
+        if not grad_inputs:
+            continue
+        if tape.check_finite:
+            tape._check_finite(op, values, out)
+        if not tape.trace:
+            record_site = None
+        elif site is not _UNSET:
+            record_site = site
+        else:                               # _raw_site() inline: the user's (code, offset)
+            frame = _getframe(2)            # user -> __mul__ or tinytape.<op> -> apply
+            while frame is not None and frame.f_code.co_filename in _own_files:
+                frame = frame.f_back
+            site = record_site = None if frame is None else (frame.f_code, frame.f_lasti)
+        # A plain tuple in Record's field order minus the index (its position): see
+        # `Tape.records` for the readable view.
+        tape._records.append((op, keys, values, key, out, params, _scope_stack[-1],
+                              record_site, grad_inputs))
+        tracked.add(key)
     return result
 
 
+_UNSET = object()
+_getframe = sys._getframe
+_own_files = _state.OWN_FILES
+_FIRST, _SECOND, _BOTH = (0,), (1,), (0, 1)
 _new_tensor = object.__new__
+_ndarray = np.ndarray
 
 
 def _shape_text(v):
