@@ -41,6 +41,7 @@ import sys  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
+import tinytape  # noqa: E402
 
 N_X, N_H, N_Y, T, M = 1, 78, 1, 12, 64
 KINDS = ("lstm", "gru")
@@ -281,7 +282,12 @@ def main(argv=None) -> int:
     parser.add_argument("--profile", action="store_true", help="print cProfile tables for hand BPTT and tape")
     parser.add_argument("--no-tf", action="store_true")
     parser.add_argument("--no-torch", action="store_true")
+    parser.add_argument("--keep-freed-memory", action="store_true",
+                        help="call tinytape.keep_freed_memory() first, for every contender alike (default: "
+                             "glibc's own thresholds, as a plain script gets)")
     args = parser.parse_args(argv)
+    if args.keep_freed_memory:
+        print(f"glibc keeps freed memory for every contender: {tinytape.keep_freed_memory()}")
 
     try:
         import torch

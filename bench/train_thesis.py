@@ -40,6 +40,7 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
+import tinytape  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -175,7 +176,12 @@ def main(argv=None) -> int:
     parser.add_argument("--kinds", default="lstm,gru")
     parser.add_argument("--methods", default="bptt,tape,keras,torch")
     parser.add_argument("--json", default=None, help="also write the raw numbers here")
+    parser.add_argument("--keep-freed-memory", action="store_true",
+                        help="call tinytape.keep_freed_memory() first, for every contender alike (default: "
+                             "glibc's own thresholds, as a plain script gets)")
     args = parser.parse_args(argv)
+    if args.keep_freed_memory:
+        print(f"glibc keeps freed memory for every contender: {tinytape.keep_freed_memory()}")
     if not Path(args.data).exists():
         print(f"bench/train_thesis.py: no data at {args.data}; pass --data PATH")
         return 2

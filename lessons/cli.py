@@ -47,6 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     sub_parser = argparse.ArgumentParser(prog=f"tinytape {name}", description=help_text)
     module.add_arguments(sub_parser)
     args = sub_parser.parse_args(argv[1:])
+    # Training steps free and re-allocate megabytes; without this, glibc gives the
+    # memory back and re-faults it every step (35-40 % of a step; see tinytape/memory.py).
+    from tinytape.memory import keep_freed_memory
+    keep_freed_memory()
     return int(module.run(args) or 0)
 
 

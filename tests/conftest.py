@@ -15,6 +15,12 @@ settings.register_profile("ci", max_examples=40, deadline=None, derandomize=True
 settings.register_profile("thorough", max_examples=400, deadline=None)
 settings.load_profile(os.environ.get("TINYTAPE_HYPOTHESIS", "ci" if os.environ.get("CI") else "dev"))
 
+# The suite trains many small models: keep freed memory instead of re-faulting it each
+# step (what the `tinytape` command does; see tinytape/memory.py).
+import tinytape  # noqa: E402
+
+tinytape.keep_freed_memory()
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 

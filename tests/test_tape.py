@@ -260,3 +260,11 @@ def test_intermediate_gradients_are_freed_during_the_sweep():
         y = h.sum()
     kept = tape._sweep(y, [x.key], np.ones(()), retain_all=False)
     assert list(kept) == [x.key]
+
+
+def test_keep_freed_memory_applies_on_glibc_linux_only():
+    import platform
+    import sys
+    applied = tt.keep_freed_memory()
+    on_glibc = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
+    assert applied is on_glibc

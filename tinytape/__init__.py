@@ -10,6 +10,7 @@
 """
 from tinytape.errors import ShapeError, TapeError
 from tinytape.functional import grad, value_and_grad, vjp
+from tinytape.memory import keep_freed_memory
 from tinytape.functions import (abs, add, clip, concatenate, copy, cos, div, dot, exp, log,
                                 log_softmax, matmul, max, maximum, mean, minimum, mul, neg, pow,
                                 relu, reshape, sigmoid, sin, softmax, split, sqrt, square, stack,
@@ -29,7 +30,7 @@ def tensor(value, requires_grad=False, name=None, dtype=None):
 
 __all__ = [
     "Tensor", "tensor", "Tape", "Record", "Op", "scope", "grad", "value_and_grad", "vjp", "check",
-    "ShapeError", "TapeError", "unbroadcast",
+    "ShapeError", "TapeError", "unbroadcast", "keep_freed_memory",
     "abs", "add", "clip", "concatenate", "copy", "cos", "div", "dot", "exp", "log", "log_softmax",
     "matmul", "max", "maximum", "mean", "minimum", "mul", "neg", "pow", "relu", "reshape",
     "sigmoid", "sin", "softmax", "split", "sqrt", "square", "stack", "sub", "sum", "take", "tanh",
