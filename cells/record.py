@@ -131,7 +131,6 @@ def head_loss(params, hs, Y, head="seq2one", output="identity"):
     return loss
 
 
-_head_loss = head_loss  # the name cells/train.py first used
 
 
 def _name(value, name: str) -> None:

@@ -17,11 +17,11 @@ Loss conventions (the thesis's Table 6-1 mixes them, see CONVENTIONS):
 Each epoch's entry is the sample-weighted mean of that epoch's mini-batch losses,
 taken before each batch's update, which is how Keras reports its epoch loss too.
 
-Truncated BPTT, `truncate=k` (seq-to-one head): the gradient of the loss flows back
-through at most the last k time steps. The forward pass runs over all T_x steps; the
-state entering step T_x - k is treated as a constant (for the LSTM both h and c).
-Weights still get gradient from the last k steps only, and with k >= T_x the result is
-exactly full BPTT. See `truncated_loss_and_grads`.
+Truncated BPTT, `truncate=k`: the forward pass runs over all T_x steps, the gradient
+flows back at most k steps. Seq-to-one: through the last k steps (the state entering
+step T_x - k + 1, h and for the LSTM c, is a constant). Seq-to-seq: in chunks of k
+steps from the start, each chunk's starting state a constant (TBPTT(k, k)). With
+k >= T_x the result is exactly full BPTT. See `truncated_loss_and_grads`.
 """
 from __future__ import annotations
 
@@ -166,19 +166,25 @@ def loss_and_grads(kind: str, params: dict, X, Y, method: str = "bptt", head: st
 
 def truncated_loss_and_grads(kind: str, params: dict, X, Y, k: int, method: str = "bptt",
                              head: str = "seq2one", output: str = "identity", **cell_kwargs):
-    """Truncated BPTT: the seq-to-one loss differentiated through the last k steps only.
+    """Truncated BPTT: the loss differentiated through windows of k steps only.
 
     The forward pass runs over all T_x steps, so the loss is exactly the untruncated
-    loss; the state entering step T_x - k + 1 (h, and c for the LSTM) is treated as a
-    constant, so no gradient flows into it or further back. Every weight therefore gets
-    gradient from the last k steps only. With k >= T_x this is full BPTT.
+    loss. What is cut is the gradient's path back in time:
 
-    method="bptt": the module's hand `backward` run over the last k steps' caches only.
-    method="tape": the last k steps recorded on a tape starting from the (constant) state.
+    - seq2one: through the last k steps only; the state entering step T_x - k + 1 (h,
+      and c for the LSTM) is treated as a constant, so every weight gets gradient from
+      the last k steps.
+    - seq2seq: the sequence is split into chunks of k steps from the start (the last one
+      may be shorter), TBPTT(k, k) in Williams and Peng's terms; the state entering each
+      chunk is a constant, so each output's loss flows back only to the start of its chunk.
+
+    With k >= T_x this is full BPTT.
+
+    method="bptt": the module's hand `backward` run over each window's caches.
+    method="tape": each window recorded on one tape, starting from its (constant) state.
     """
-    if head != "seq2one":
-        raise ValueError(f"truncated BPTT: only head='seq2one' is supported (got {head!r}); "
-                         "for seq-to-seq, split the sequence into chunks of k steps instead")
+    if head not in ("seq2one", "seq2seq"):
+        raise ValueError(f"truncated BPTT: head={head!r}; choose 'seq2one' or 'seq2seq'")
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise ValueError(f"truncated BPTT: truncate={k!r} must be a positive integer number of steps")
     if method not in ("bptt", "tape"):
@@ -189,34 +195,42 @@ def truncated_loss_and_grads(kind: str, params: dict, X, Y, k: int, method: str 
     if k >= T_x:
         return mod.loss_and_grads(params, X, Y, method=method, head=head, output=output, **cell_kwargs)
     from cells import _common
+    windows = [(T_x - k, T_x)] if head == "seq2one" else [(t, min(t + k, T_x)) for t in range(0, T_x, k)]
     out = mod.forward(X, None, params, **cell_kwargs)
     states, caches = out[:-1], out[-1]                            # (H, [C]) each (n_h, m, T_x)
-    if method == "bptt":
-        loss, dH, head_grads = _common.head_loss_and_backward(params, states[0], Y, head, output)
-        cell_grads = mod.backward(dH[:, :, T_x - k:], caches[T_x - k:])   # only the last k steps
-        grads = {"d" + name: head_grads["d" + name] if "d" + name in head_grads else cell_grads["d" + name]
-                 for name in params}
-        return float(loss), grads
-    return _taped_tail(mod, params, X, np.asarray(Y), k, output,
-                       tuple(S[:, :, T_x - k - 1] for S in states), cell_kwargs)
+    if method == "tape":
+        return _taped_windows(mod, params, X, np.asarray(Y), windows, head, output, states, cell_kwargs)
+    loss, dH, grads = _common.head_loss_and_backward(params, states[0], Y, head, output)
+    for start, stop in windows:                                   # the head is never cut
+        window_grads = mod.backward(dH[:, :, start:stop], caches[start:stop])
+        for name in params:
+            if "d" + name not in grads:
+                grads["d" + name] = window_grads["d" + name]
+            elif name not in ("Wy", "by"):
+                grads["d" + name] = grads["d" + name] + window_grads["d" + name]
+    return float(loss), {"d" + name: grads["d" + name] for name in params}
 
 
-def _taped_tail(mod, params, X, Y, k, output, start_state, cell_kwargs):
-    """Record the last k steps from a constant state, the head and the loss; sweep back."""
+def _taped_windows(mod, params, X, Y, windows, head, output, states, cell_kwargs):
+    """Record each window's steps from its constant starting state (the forward's values,
+    zeros before step 1), then the head and the loss; sweep back."""
     import tinytape as tt
     from cells import record
-    T_x = X.shape[2]
     with tt.Tape() as tape:
         tensors = {name: tt.Tensor(value, name=name) for name, value in params.items()}
         for tensor in tensors.values():
             tape.watch(tensor)
-        state = start_state                                       # arrays: constants on the tape
-        for t in range(T_x - k, T_x):
-            with tt.scope(f"{mod.KIND}/t={t + 1}"):
-                *state, _ = mod.step(tt.Tensor(X[:, :, t], name=f"x{t + 1}"), *state, tensors,
-                                     **cell_kwargs)
+        hs = []
+        for start, stop in windows:
+            # arrays, not Tensors: constants on the tape, so no gradient flows past them
+            state = tuple(S[:, :, start - 1] if start > 0 else np.zeros_like(S[:, :, 0]) for S in states)
+            for t in range(start, stop):
+                with tt.scope(f"{mod.KIND}/t={t + 1}"):
+                    *state, _ = mod.step(tt.Tensor(X[:, :, t], name=f"x{t + 1}"), *state, tensors,
+                                         **cell_kwargs)
+                hs.append(state[0])
         with tt.scope("head"):
-            loss = record._head_loss(tensors, [state[0]], Y, "seq2one", output)
+            loss = record.head_loss(tensors, hs, Y, head, output)
     grads = tape.gradient(loss, tensors)
     return float(np.asarray(loss)), {"d" + name: np.asarray(grads[name]) for name in params}
 
@@ -275,8 +289,8 @@ def fit(kind: str, X, Y, n_h: int, method: str = "bptt", epochs: int = 200, batc
     X, Y = np.asarray(X), np.asarray(Y)
     _check_data(X, Y, head)
     clip_rule = _parse_clip(clip)
-    if truncate is not None and (head != "seq2one" or int(truncate) < 1):
-        raise ValueError(f"fit: truncate={truncate!r} needs head='seq2one' and a positive integer")
+    if truncate is not None and (isinstance(truncate, bool) or int(truncate) < 1):
+        raise ValueError(f"fit: truncate={truncate!r} must be a positive integer number of steps")
     mod = cell_module(kind)
     options = dict(cell_options or {})
     n_x, m = X.shape[0], X.shape[1]

@@ -155,6 +155,58 @@ def test_truncated_hand_and_tape_agree_and_full_length_is_full_bptt(kind):
         np.testing.assert_array_equal(same[key], full[key])
 
 
+def test_truncated_seq2seq_matches_the_closed_form_of_a_linear_rnn_in_chunks():
+    # Seq-to-seq, L = 1/(2 m T) Σ_t Σ (Wy h_t - Y_t)². Chunks [0, 3), [3, 6), [6, 7): inside a
+    # chunk g_t = Wyᵀ e_t / (m T) + Whᵀ g_{t+1}; the state entering a chunk is a constant,
+    # so g does not cross a chunk's start. dWx = Σ_t g_t x_tᵀ, dWh = Σ_t g_t h_{t-1}ᵀ.
+    from cells import rnn
+    rng = np.random.default_rng(4)
+    n_x, n_h, m, T, k = 2, 3, 4, 7, 3
+    params = rnn.init_params(n_x, n_h, 1, seed=5, bias=False)
+    X, Y = rng.standard_normal((n_x, m, T)), rng.standard_normal((1, m, T))
+    hs = [np.zeros((n_h, m))]
+    for t in range(T):
+        hs.append(params["Wh"] @ hs[-1] + params["Wx"] @ X[:, :, t])
+    errors = [params["Wy"] @ hs[t + 1] - Y[:, :, t] for t in range(T)]       # e_t, (1, m)
+    dWx, dWh = np.zeros_like(params["Wx"]), np.zeros_like(params["Wh"])
+    for start in range(0, T, k):
+        g = np.zeros((n_h, m))
+        for t in reversed(range(start, min(start + k, T))):
+            g = params["Wy"].T @ errors[t] / (m * T) + params["Wh"].T @ g
+            dWx += g @ X[:, :, t].T
+            dWh += g @ hs[t].T                                              # hs[t] = h_{t-1}
+    full_loss = 0.5 * sum(np.sum(e ** 2) for e in errors) / (m * T)
+    for method in ("bptt", "tape"):
+        loss, grads = train.truncated_loss_and_grads("rnn", params, X, Y, k, method=method,
+                                                     head="seq2seq", activation="identity")
+        assert loss == pytest.approx(full_loss, rel=1e-14)
+        np.testing.assert_allclose(grads["dWx"], dWx, rtol=1e-12, atol=1e-15)
+        np.testing.assert_allclose(grads["dWh"], dWh, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm", "peephole", "gru", "gru_keras"])
+@pytest.mark.parametrize("output", ["identity", "softmax"])
+def test_truncated_seq2seq_hand_and_tape_agree_and_full_length_is_full_bptt(kind, output):
+    rng = np.random.default_rng(6)
+    module = train.cell_module(kind)
+    n_y = 3 if output == "softmax" else 1
+    params = module.init_params(2, 4, n_y, seed=1)
+    X = rng.standard_normal((2, 5, 7))
+    Y = (np.eye(n_y)[rng.integers(0, n_y, (5, 7))].transpose(2, 0, 1) if output == "softmax"
+         else rng.standard_normal((1, 5, 7)))
+    _, hand = train.truncated_loss_and_grads(kind, params, X, Y, 3, method="bptt", head="seq2seq", output=output)
+    _, tape = train.truncated_loss_and_grads(kind, params, X, Y, 3, method="tape", head="seq2seq", output=output)
+    _, full = module.loss_and_grads(params, X, Y, method="bptt", head="seq2seq", output=output)
+    assert set(hand) == set(tape) == set(full)
+    for key in full:
+        np.testing.assert_allclose(hand[key], tape[key], rtol=1e-10, atol=1e-14, err_msg=key)
+    assert any(np.max(np.abs(hand[k] - full[k])) > 1e-8 for k in full if k not in ("dWy", "dby"))
+    np.testing.assert_allclose(hand["dWy"], full["dWy"], rtol=1e-13)       # the head is never cut
+    _, same = train.truncated_loss_and_grads(kind, params, X, Y, 7, method="bptt", head="seq2seq", output=output)
+    for key in full:
+        np.testing.assert_array_equal(same[key], full[key])
+
+
 def test_truncation_option_reaches_fit_and_is_validated():
     X, Y = _sine_problem(m=16)
     p_full, _ = fit("rnn", X, Y, n_h=4, epochs=1, batch_size=16, progress=False)
@@ -162,6 +214,11 @@ def test_truncation_option_reaches_fit_and_is_validated():
     assert np.max(np.abs(p_full["Wh"] - p_cut["Wh"])) > 0          # a different gradient was used
     with pytest.raises(ValueError, match="truncate"):
         fit("rnn", X, Y, n_h=4, epochs=1, truncate=0, progress=False)
+    # seq-to-seq takes it too (chunks of k steps)
+    Y_seq = np.repeat(Y[:, :, None], X.shape[2], axis=2)
+    p_seq, history = fit("rnn", X, Y_seq, n_h=4, epochs=2, batch_size=16, truncate=2, head="seq2seq",
+                         progress=False)
+    assert np.all(np.isfinite(history["loss"])) and np.all(np.isfinite(p_seq["Wh"]))
 
 
 # ---------------------------------------------------------------- fit and predict
