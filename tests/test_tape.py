@@ -268,3 +268,20 @@ def test_keep_freed_memory_applies_on_glibc_linux_only():
     applied = tt.keep_freed_memory()
     on_glibc = sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc"
     assert applied is on_glibc
+
+
+def test_nested_tapes_with_different_trace_settings_each_keep_their_own():
+    import inspect
+    x = tt.Tensor(np.array([1.0, 2.0]))
+    with tt.Tape(trace=False) as outer:
+        outer.watch(x)
+        with tt.Tape(trace=True) as inner:
+            inner.watch(x)
+            line = inspect.currentframe().f_lineno + 1
+            y = tt.tanh(x) * 2.0
+    assert [r.op.name for r in outer.records] == [r.op.name for r in inner.records] == ["tanh", "mul"]
+    assert all(r.site is None for r in outer.records)
+    assert all(r.site == (__file__, line) for r in inner.records)
+    expected = 2.0 * (1 - np.tanh([1.0, 2.0]) ** 2)
+    np.testing.assert_allclose(outer.gradient(y, x, output_gradient=np.ones(2)), expected)
+    np.testing.assert_allclose(inner.gradient(y, x, output_gradient=np.ones(2)), expected)
