@@ -9,8 +9,9 @@ taped call, 35–40 % of the wall time (bench/README.md, "page faults").
 
 `keep_freed_memory()` raises the two thresholds, so freed memory stays in the
 process for the next step. It changes process-wide allocator settings, which is why a
-library call never does it on its own: the `tinytape` command and the benchmarks
-call it at start-up; call it yourself in a script or notebook that trains. The cost
+library call never does it on its own: the `tinytape` command, the lesson notebooks
+(`lessons/lab.py`) and the benchmarks call it at start-up; call it yourself in a script
+or notebook of your own that trains. The cost
 is memory the process keeps after a peak (at most `trim_mb`).
 """
 from __future__ import annotations
