@@ -200,15 +200,13 @@ def truncated_loss_and_grads(kind: str, params: dict, X, Y, k: int, method: str 
     states, caches = out[:-1], out[-1]                            # (H, [C]) each (n_h, m, T_x)
     if method == "tape":
         return _taped_windows(mod, params, X, np.asarray(Y), windows, head, output, states, cell_kwargs)
-    loss, dH, grads = _common.head_loss_and_backward(params, states[0], Y, head, output)
-    for start, stop in windows:                                   # the head is never cut
-        window_grads = mod.backward(dH[:, :, start:stop], caches[start:stop])
-        for name in params:
-            if "d" + name not in grads:
-                grads["d" + name] = window_grads["d" + name]
-            elif name not in ("Wy", "by"):
-                grads["d" + name] = grads["d" + name] + window_grads["d" + name]
-    return float(loss), {"d" + name: grads["d" + name] for name in params}
+    loss, dH, head_grads = _common.head_loss_and_backward(params, states[0], Y, head, output)
+    windows_grads = [mod.backward(dH[:, :, start:stop], caches[start:stop]) for start, stop in windows]
+    grads = {}
+    for name in params:                                           # the head is never cut
+        key = "d" + name
+        grads[key] = head_grads[key] if key in head_grads else sum(g[key] for g in windows_grads)
+    return float(loss), grads
 
 
 def _taped_windows(mod, params, X, Y, windows, head, output, states, cell_kwargs):

@@ -12,7 +12,7 @@ import numpy as np
 
 from tinytape import _state
 from tinytape.errors import TapeError, format_site
-from tinytape.tensor import Tensor, _raw_site, site_of
+from tinytape.tensor import Tensor, site_of, user_site
 
 
 _scope_stack = _state.scope_stack
@@ -142,7 +142,7 @@ class Tape:
 
     def _check_finite(self, op, values, out):
         if not np.all(np.isfinite(out)):
-            self._raise_not_finite(op, values, site_of(_raw_site()))
+            self._raise_not_finite(op, values, user_site())
 
     def _raise_not_finite(self, op, values, site):
         scope_label = _state.scope_stack[-1]

@@ -235,21 +235,6 @@ def user_site():
     return None if frame is None else (frame.f_code.co_filename, frame.f_lineno)
 
 
-def _raw_site():
-    """(code, instruction offset) of the user's frame: cheap to take on every op.
-
-    Reading `frame.f_lineno` costs about a microsecond in CPython 3.11 (it decodes the
-    line table), so records keep the raw position and `site_of` decodes it when read.
-    """
-    # Depth 3 is the user's frame for operators and tinytape.<op> calls (user -> __mul__
-    # -> apply -> here); asking for it directly avoids building frame objects for ours.
-    frame = sys._getframe(3)
-    own = _state.OWN_FILES
-    while frame is not None and frame.f_code.co_filename in own:
-        frame = frame.f_back
-    return None if frame is None else (frame.f_code, frame.f_lasti)
-
-
 def site_of(raw):
     """(filename, lineno) from a raw (code, offset) site."""
     if raw is None:
@@ -302,8 +287,8 @@ def apply(op, args, params):
     result = _new_tensor(Tensor)
     result._value = out
     result.key = key = _next_key()
-    # Record on every active tape that tracks an input. This is `Tape._record` written
-    # inline: it runs once per op, and a Python call here costs more than the lines.
+    # Record on every active tape that tracks an input. Written inline rather than as a
+    # Tape method: it runs once per op, and a Python call here costs more than the lines.
     site = _UNSET
     for tape in _active_tapes:
         tracked = tape._tracked
@@ -330,7 +315,11 @@ def apply(op, args, params):
             record_site = None
         elif site is not _UNSET:
             record_site = site
-        else:                               # _raw_site() inline: the user's (code, offset)
+        else:
+            # The user's (code, instruction offset): reading `f_lineno` costs about a
+            # microsecond in CPython 3.11 (it decodes the line table), so records keep the
+            # raw position and `site_of` decodes it when read. Depth 2 is the user's frame
+            # for operators and tinytape.<op> calls; deeper callers are walked past.
             frame = _getframe(2)            # user -> __mul__ or tinytape.<op> -> apply
             while frame is not None and frame.f_code.co_filename in _own_files:
                 frame = frame.f_back
