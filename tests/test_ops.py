@@ -165,6 +165,44 @@ def test_sigmoid_forward_is_stable_and_exact():
     assert_vjp(tt.sigmoid, np.array([-30.0, -3.0, 0.1, 30.0]))
 
 
+def _tanh_test_points():
+    rng = np.random.default_rng(0)
+    tiny = np.geomspace(1e-320, 1.0, 3000)
+    special = [0.0, -0.0, 19.99, 20.0, 20.01, -20.0, 1e308, -1e308, np.inf, -np.inf]
+    return np.concatenate([np.linspace(-40, 40, 200_001), tiny, -tiny, rng.standard_normal(5000),
+                           special])
+
+
+def test_tanh_expm1_form_agrees_with_numpy_to_a_few_ulp(monkeypatch):
+    # The expm1 form is what tinytape.tanh computes on large float64 arrays where
+    # NumPy's tanh is scalar (x86 without AVX-512); force it so every CPU tests it.
+    monkeypatch.setattr(tt.ops, "_SCALAR_F64_TANH", True)
+    x = _tanh_test_points()
+    with np.errstate(all="raise", under="ignore"):     # NumPy's default ignores underflow
+        y = tt.tanh(x)
+    expected = np.tanh(x)
+    ulps = np.abs(y - expected) / np.spacing(np.abs(expected))
+    assert ulps.max() <= 4, f"{ulps.max()} ulp at x = {x[np.argmax(ulps)]!r}"
+    assert np.array_equal(np.signbit(y), np.signbit(expected))     # −0.0 stays −0.0
+    assert np.isnan(tt.tanh(np.full(600, np.nan))).all()
+    small = x[np.abs(x) < 1e-8]
+    np.testing.assert_array_equal(tt.tanh(np.resize(small, 600)), np.resize(small, 600))
+
+
+def test_tanh_uses_numpy_where_the_expm1_form_would_not_pay(monkeypatch):
+    monkeypatch.setattr(tt.ops, "_SCALAR_F64_TANH", True)
+    x = np.random.default_rng(1).standard_normal(5000) * 3
+    np.testing.assert_array_equal(tt.tanh(x[:100]), np.tanh(x[:100]))           # small
+    np.testing.assert_array_equal(tt.tanh(x.astype(np.float32)),                  # float32 is SIMD
+                                  np.tanh(x.astype(np.float32)))
+    monkeypatch.setattr(tt.ops, "_SCALAR_F64_TANH", False)
+    np.testing.assert_array_equal(tt.tanh(x), np.tanh(x))                         # SIMD CPU
+
+
+def test_tanh_gradient_on_a_large_array(monkeypatch):
+    monkeypatch.setattr(tt.ops, "_SCALAR_F64_TANH", True)
+    assert_vjp(tt.tanh, np.random.default_rng(2).uniform(-4, 4, (30, 20)))
+
 # ------------------------------------------------------------------ matmul
 @pytest.mark.parametrize("shape_a,shape_b", [
     ((3,), (3,)), ((3,), (3, 2)), ((2, 3), (3,)), ((2, 3), (3, 4)), ((5, 2, 3), (3, 4)),
