@@ -203,6 +203,7 @@ def test_tanh_gradient_on_a_large_array(monkeypatch):
     monkeypatch.setattr(tt.ops, "_SCALAR_F64_TANH", True)
     assert_vjp(tt.tanh, np.random.default_rng(2).uniform(-4, 4, (30, 20)))
 
+
 # ------------------------------------------------------------------ matmul
 @pytest.mark.parametrize("shape_a,shape_b", [
     ((3,), (3,)), ((3,), (3, 2)), ((2, 3), (3,)), ((2, 3), (3, 4)), ((5, 2, 3), (3, 4)),
