@@ -101,6 +101,7 @@ sin = _elementwise("sin", "sin", np.sin, lambda g, ans, x: g * np.cos(x))
 cos = _elementwise("cos", "cos", np.cos, lambda g, ans, x: -g * np.sin(x))
 copy = _elementwise("copy", "=", np.array, lambda g, ans, x: g)
 
+
 def _scalar_float64_tanh() -> bool:
     """True where NumPy's float64 tanh runs one element at a time: x86 without AVX-512
     (its SIMD kernel, converted from Intel SVML, is dispatched only to AVX512_SKX)."""
@@ -123,7 +124,7 @@ def _tanh(x):
     # tanh z = (e^{2z} − 1) / (e^{2z} + 1) = u / (u + 2) with u = expm1(2z): exact to
     # rounding near 0 (expm1 keeps the relative precision) and within 4 ulp of np.tanh
     # elsewhere (3 measured; tests/test_ops.py checks it). Where NumPy's float64 tanh is
-    # scalar it costs 0.55–0.7× np.tanh for |z| ≲ 0.3, where a recurrent cell's
+    # scalar it costs 0.55–0.75× np.tanh for |z| ≲ 0.3, where a recurrent cell's
     # pre-activations mostly are, and 0.9–1.0× for wide spreads (bench/README.md).
     # z is clipped to ±20, where tanh is ±1.0 in float64, so that nothing overflows.
     # Small arrays keep np.tanh: one call beats six there.
