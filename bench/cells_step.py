@@ -13,12 +13,18 @@ pinned to 1 thread before they start):
     torch layer      torch.nn.LSTM / torch.nn.GRU + Linear, autograd
     torch loop       the cell written step by step with torch ops, autograd
 
-Timings interleave the methods round by round (the machine is shared), and report the
-median µs per step and its ratio to hand BPTT, and the median CPU time of the process
-(steadier than wall time when other processes compete for the cores). Issue 3's targets, float64: tape ≤ 0.9 ×
-torch loop, hand BPTT ≤ 0.75 × torch loop. The GRU is the lab's (reset before the
-matmul, Keras reset_after=False); torch.nn.GRU computes the reset_after=True variant,
-same cost class. `--profile` adds cProfile's top functions for hand BPTT and tape.
+Timings interleave the methods round by round, in a shuffled order (the machine is
+shared), and report the median µs per step and its ratio to hand BPTT, the median CPU
+time of the process (steadier than wall time when other processes compete for the
+cores), and the paired ratio to the torch loop: each round's CPU time ÷ the torch
+loop's in the same round, its median over the rounds and that median's 95 % confidence
+interval (a drift in the machine's speed cancels in each pair). The verdicts read
+them: "meets" when the whole interval is under the target, "MISSES" when it is all
+over, "borderline" when it straddles the target. Issue 3's targets, float64: tape
+≤ 0.9 × torch loop, hand BPTT ≤ 0.75 × torch loop. The GRU is the lab's (reset before
+the matmul, Keras reset_after=False); torch.nn.GRU computes the reset_after=True
+variant, same cost class. `--profile` adds cProfile's top functions for hand BPTT and
+tape.
 """
 from __future__ import annotations
 
@@ -34,8 +40,10 @@ import argparse  # noqa: E402
 import cProfile  # noqa: E402
 import importlib  # noqa: E402
 import io  # noqa: E402
+import math  # noqa: E402
 import platform  # noqa: E402
 import pstats  # noqa: E402
+import random  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -209,27 +217,49 @@ def _torch_loop_grads(kind, lab, fused_W, fused_b, gates, steps):
 # Timing
 # ---------------------------------------------------------------------------------
 
-def measure(steps: dict, repeats: int, per_round: int = 3) -> dict:
-    """{name: (median wall s, median CPU s)} per call; methods interleaved round by round.
+def measure(steps: dict, repeats: int, per_round: int = 3, seed: int = 0) -> tuple[dict, dict]:
+    """({name: [wall s per call, one per round]}, {name: [CPU s ...]}), methods interleaved.
 
-    Wall time is what a user waits; the process's CPU time leaves out the time the
-    process sat preempted, so on a shared, busy machine it is the steadier measure of
-    the work each method does (every library is pinned to one thread, so on an idle
-    machine the two agree).
+    Every round runs each method `per_round` times, in an order shuffled afresh each
+    round (a fixed order would always run the same method right after the same
+    neighbour, with that neighbour's data in the caches). Wall time is what a user
+    waits; the process's CPU time leaves out the time the process sat preempted, so
+    on a shared, busy machine it is the steadier measure of the work each method does
+    (every library is pinned to one thread, so on an idle machine the two agree).
     """
     for step in steps.values():   # warm-up (tf.function traces here)
         for _ in range(3):
             step()
     wall = {name: [] for name in steps}
     cpu = {name: [] for name in steps}
+    order = list(steps)
+    shuffler = random.Random(seed)
     for _ in range(repeats):
-        for name, step in steps.items():
+        shuffler.shuffle(order)
+        for name in order:
+            step = steps[name]
             start_wall, start_cpu = time.perf_counter(), time.process_time()
             for _ in range(per_round):
                 step()
             cpu[name].append((time.process_time() - start_cpu) / per_round)
             wall[name].append((time.perf_counter() - start_wall) / per_round)
-    return {name: (statistics.median(wall[name]), statistics.median(cpu[name])) for name in steps}
+    return wall, cpu
+
+
+def paired_ratios(cpu: dict, name: str, baseline: str) -> tuple[float, float, float]:
+    """(median, low, high): name's CPU time ÷ baseline's, round by round; the median over
+    the rounds and its 95 % confidence interval.
+
+    Both were timed in the same round, seconds apart, so a change in the machine's
+    speed over the run cancels in each round's ratio (this machine's speed swings up
+    to 2×). The interval is the distribution-free one for a median: the order
+    statistics n/2 ∓ 0.98·√n, between which the true median lies with ≥ 95 % chance."""
+    ratios = sorted(a / b for a, b in zip(cpu[name], cpu[baseline]))
+    n = len(ratios)
+    half_width = 0.98 * math.sqrt(n)
+    low = max(0, math.floor(n / 2 - half_width) - 1)      # 0-based order statistics
+    high = min(n - 1, math.ceil(n / 2 + 1 + half_width) - 1)
+    return statistics.median(ratios), ratios[low], ratios[high]
 
 
 def profile(step, label: str, calls: int = 20, top: int = 18) -> str:
@@ -244,25 +274,29 @@ def profile(step, label: str, calls: int = 20, top: int = 18) -> str:
     return f"--- cProfile: {label}, {calls} steps, sorted by own time ---\n{stream.getvalue()}"
 
 
-def print_table(timings: dict, dtype_name: str) -> None:
-    """Median wall µs and its ratios; median CPU µs and its ratio to the torch loop's."""
-    wall = {name: value for name, (value, _) in timings.items()}
-    cpu = {name: value for name, (_, value) in timings.items()}
-    loop = "torch loop" if "torch loop" in timings else None
+def print_table(wall: dict, cpu: dict, dtype_name: str) -> None:
+    """Median wall µs and its ratios; median CPU µs; the paired CPU ratio to the torch loop."""
+    median_wall = {name: statistics.median(times) for name, times in wall.items()}
+    median_cpu = {name: statistics.median(times) for name, times in cpu.items()}
+    loop = "torch loop" if "torch loop" in wall else None
     print(f"  {'method':<17} {'median µs':>10} {'÷ hand':>7} {'÷ torch loop':>13} {'CPU µs':>9} "
-          f"{'CPU ÷ torch loop':>17}")
-    for name in timings:
-        vs_loop = f"{wall[name] / wall[loop]:.2f}" if loop else "-"
-        cpu_vs_loop = f"{cpu[name] / cpu[loop]:.2f}" if loop else "-"
-        print(f"  {name:<17} {wall[name] * 1e6:>10.0f} {wall[name] / wall['hand BPTT']:>7.2f} {vs_loop:>13} "
-              f"{cpu[name] * 1e6:>9.0f} {cpu_vs_loop:>17}")
+          f"{'paired CPU ÷ torch loop [95% CI]':>33}")
+    for name in wall:
+        vs_loop = f"{median_wall[name] / median_wall[loop]:.2f}" if loop else "-"
+        paired = "-"
+        if loop and name != loop:
+            median, low, high = paired_ratios(cpu, name, loop)
+            paired = f"{median:.3f} [{low:.3f}–{high:.3f}]"
+        print(f"  {name:<17} {median_wall[name] * 1e6:>10.0f} {median_wall[name] / median_wall['hand BPTT']:>7.2f} "
+              f"{vs_loop:>13} {median_cpu[name] * 1e6:>9.0f} {paired:>33}")
     if loop and dtype_name == "float64":
         for name, target in (("tape", 0.9), ("hand BPTT", 0.75)):
             for loop_name in ("torch loop", "torch loop fused"):
-                ratio, cpu_ratio = wall[name] / wall[loop_name], cpu[name] / cpu[loop_name]
-                verdict = "meets" if max(ratio, cpu_ratio) <= target else (
-                    "MISSES" if min(ratio, cpu_ratio) > target else "borderline")
-                print(f"  target {name} ≤ {target} × {loop_name}: wall {ratio:.3f}, CPU {cpu_ratio:.3f} ({verdict})")
+                median, low, high = paired_ratios(cpu, name, loop_name)
+                verdict = "meets" if high <= target else ("MISSES" if low > target else "borderline")
+                print(f"  target {name} ≤ {target} × {loop_name}: paired CPU ratio {median:.3f} "
+                      f"[95% CI {low:.3f}–{high:.3f}], ratio of wall medians "
+                      f"{median_wall[name] / median_wall[loop_name]:.3f} ({verdict})")
 
 
 def print_loop_check(kind, dtype, hand_step, check_torch) -> None:
@@ -322,7 +356,7 @@ def main(argv=None) -> int:
             steps.update(torch_extra)
             if check_torch is not None:
                 print_loop_check(kind, dtype, steps["hand BPTT"], check_torch)
-            print_table(measure(steps, args.repeats), dtype_name)
+            print_table(*measure(steps, args.repeats), dtype_name)
             if args.profile and dtype_name == "float64":
                 print(profile(steps["hand BPTT"], f"{kind} hand BPTT"))
                 print(profile(steps["tape"], f"{kind} tape"))
