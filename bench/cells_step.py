@@ -251,8 +251,8 @@ def paired_ratios(cpu: dict, name: str, baseline: str) -> tuple[float, float, fl
     the rounds and its 95 % confidence interval.
 
     Both were timed in the same round, seconds apart, so a change in the machine's
-    speed over the run cancels in each round's ratio (this machine's speed swings up
-    to 2×). The interval is the distribution-free one for a median: the order
+    speed over the run cancels in each round's ratio (this machine's speed swung by
+    2.5× within minutes). The interval is the distribution-free one for a median: the order
     statistics n/2 ∓ 0.98·√n, between which the true median lies with ≥ 95 % chance."""
     ratios = sorted(a / b for a, b in zip(cpu[name], cpu[baseline]))
     n = len(ratios)
