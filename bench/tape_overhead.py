@@ -9,6 +9,10 @@
    and backward, beside the same loop in PyTorch eager, and the peak memory of the
    taped run (tracemalloc: NumPy arrays report their buffers to it).
 
+Each also shows "tinytape replayed": the same tape recorded once and its Wengert list
+re-run (`Tape.replayer`), forward and backward, the way cells.train.fit re-runs a
+batch. It is context, not a recording cost: issue 2's targets are about recording.
+
 Every figure is the minimum over interleaved repeats, so a noisy neighbour slows all
 contenders alike; the ratios are the result, the absolute times are context.
 """
@@ -54,6 +58,21 @@ def chain_tape(x0, C, B, trace):
             h = h + B
         loss = h.sum()
     return tape.gradient(loss, x)
+
+
+def chain_replay(x0, C, B):
+    """The chain recorded once; the returned function replays it on x0."""
+    x = tt.Tensor(x0)
+    with tt.Tape(persistent=True, trace=False) as tape:
+        tape.watch(x)
+        h = x
+        for _ in range(N_OPS // 3):
+            h = tt.tanh(h)
+            h = h * C
+            h = h + B
+        loss = h.sum()
+    replay = tape.replayer(loss, x)
+    return lambda: replay({x: x0})[1]
 
 
 def chain_numpy(x0, C, B):
@@ -102,6 +121,19 @@ def rnn_tape(W0, U0, b0, xs, trace=False):
     return tape.gradient(loss, [W, U, b])
 
 
+def rnn_replay(W0, U0, b0, xs):
+    """The RNN recorded once; the returned function replays it on the same weights."""
+    W, U, b = tt.Tensor(W0), tt.Tensor(U0), tt.Tensor(b0)
+    with tt.Tape(persistent=True, trace=False) as tape:
+        tape.watch(W, U, b)
+        h = np.zeros((N_H, 1), W0.dtype)
+        for t in range(RNN_STEPS):
+            h = tt.tanh(W @ h + U @ xs[t] + b)
+        loss = (h * h).sum()
+    replay = tape.replayer(loss, [W, U, b])
+    return lambda: replay({W: W0, U: U0, b: b0})[1]
+
+
 def rnn_torch(W0, U0, b0, xs):
     W, U, b = (torch.from_numpy(a).requires_grad_() for a in (W0, U0, b0))
     xt = torch.from_numpy(xs)
@@ -136,10 +168,12 @@ def run(dtype, repeats):
     x0, C, B = chain_inputs(dtype)
     reference = chain_numpy(x0, C, B)
     assert np.allclose(chain_tape(x0, C, B, True), reference, rtol=1e-4), "tape and hand disagree"
+    assert np.array_equal(chain_replay(x0, C, B)(), chain_tape(x0, C, B, False)), "replay and tape differ"
     contenders = {
         "numpy + hand backward": lambda: chain_numpy(x0, C, B),
         "tinytape (trace on)": lambda: chain_tape(x0, C, B, True),
         "tinytape (trace off)": lambda: chain_tape(x0, C, B, False),
+        "tinytape replayed": chain_replay(x0, C, B),
     }
     if torch is not None:
         contenders["pytorch eager"] = lambda: chain_torch(x0, C, B)
@@ -154,11 +188,14 @@ def run(dtype, repeats):
 
     W, U, b, xs = rnn_inputs(dtype)
     rnn = {"tinytape (trace off)": lambda: rnn_tape(W, U, b, xs, False),
-           "tinytape (trace on)": lambda: rnn_tape(W, U, b, xs, True)}
+           "tinytape (trace on)": lambda: rnn_tape(W, U, b, xs, True),
+           "tinytape replayed": rnn_replay(W, U, b, xs)}
     if torch is not None:
         rnn["pytorch eager"] = lambda: rnn_torch(W, U, b, xs)
         ours, theirs = rnn_tape(W, U, b, xs), rnn_torch(W, U, b, xs)
         assert all(np.allclose(a, c, rtol=1e-3, atol=1e-5) for a, c in zip(ours, theirs)), "tape vs torch"
+    assert all(np.array_equal(a, c) for a, c in zip(rnn_replay(W, U, b, xs)(), rnn_tape(W, U, b, xs))), \
+        "replay and tape differ"
     best = best_times(rnn, max(3, repeats // 3))
     print(f"tanh RNN unrolled {RNN_STEPS} steps (n_h {N_H}, batch 1), forward + backward:")
     for name, seconds in best.items():

@@ -60,6 +60,58 @@ def record_module(module, params, X, Y, head="seq2one", output="identity", persi
     return tape, loss, tensors
 
 
+class ReplayedLossAndGrads:
+    """`loss_and_grads(method="tape")` for many batches: each batch shape recorded once,
+    then replayed (tinytape's `Tape.replayer`) on the new parameters, inputs and targets.
+
+        step = ReplayedLossAndGrads(cells.lstm)
+        loss, grads = step(params, X, Y)        # grads keyed "dWf", ... as loss_and_grads
+
+    The recorded program is `record_module`'s (the same `step` per time step, the same
+    head and loss), with x<t> and the targets Y as replayable inputs, so every call
+    returns bit for bit what a fresh recording would (tests/test_replay.py). The first
+    call for a shape records and sweeps as loss_and_grads does; the later ones skip the
+    recording. The training loop (cells.train.fit, method="tape") uses it.
+    """
+
+    def __init__(self, module, head="seq2one", output="identity", **cell_kwargs):
+        self.module, self.head, self.output, self.cell_kwargs = module, head, output, cell_kwargs
+        self._replays = {}          # (X shape, Y shape, dtype) -> (replay, params, xs, y)
+
+    def __call__(self, params, X, Y):
+        module = self.module
+        fn = f"{module.KIND}.loss_and_grads"
+        X = _common.check_call(module, fn, params, X, self.head, self.output, self.cell_kwargs)
+        n_y = module.sizes(params)[2]
+        _, m, T = X.shape
+        Y = _common.check_y(fn, Y, n_y, m, T, self.head, self.output, X.dtype)
+        shapes = (X.shape, Y.shape, X.dtype, tuple((k, np.shape(v)) for k, v in params.items()))
+        entry = self._replays.get(shapes)
+        if entry is None:
+            return self._record(shapes, params, X, Y)
+        replay, tensors, xs, y = entry
+        new = {tensors[k]: v for k, v in params.items()}
+        # x<t> = X[:, :, t], each made C-contiguous as Tensor() makes it when recording
+        new.update(zip(xs, np.ascontiguousarray(np.moveaxis(X, 2, 0))))
+        new[y] = Y
+        loss, grads = replay(new)
+        return float(loss), {"d" + k: grads[k] for k in params}
+
+    def _record(self, shapes, params, X, Y):
+        with tt.Tape(persistent=True, trace=False) as tape:
+            tensors = {}
+            for key, value in params.items():
+                tensors[key] = tt.Tensor(value, name=key)
+                tape.watch(tensors[key])
+            xs = [tt.Tensor(X[:, :, t], requires_grad=True) for t in range(X.shape[2])]
+            # an input of the replay, so a leaf (every op reading it recorded), not a source
+            y = tt.Tensor(Y, name="y", requires_grad=True)
+            loss = taped_loss(self.module, tensors, xs, y, self.head, self.output, **self.cell_kwargs)
+        grads = tape.gradient(loss, tensors)
+        self._replays[shapes] = (tape.replayer(loss, tensors, inputs=xs + [y]), tensors, xs, y)
+        return float(np.asarray(loss)), {"d" + k: np.asarray(grads[k]) for k in params}
+
+
 def taped_forward(module, params, X, **cell_kwargs) -> list:
     """The states h_1 … h_T as Tensors, one `module.step` per time step, each under
     the scope "<kind>/t=<t>" and with its values named (see the module docstring).

@@ -7,8 +7,11 @@ One entry point for the experiment, the lessons and the benchmarks:
 
 X (n_x, m, T_x) and Y (n_y, m) are the lab's shapes (CONVENTIONS). The gradients come
 from the cell module's `loss_and_grads` (hand BPTT or the tape); this file only
-orders the mini-batches, clips, and applies Adam. The same seed gives the same
-initial weights and the same batch order, so the two methods follow the same
+orders the mini-batches, clips, and applies Adam. With method="tape" (full BPTT) each
+batch shape is recorded on the tape once and the recording replayed for the other
+batches (cells.record.ReplayedLossAndGrads): the same gradients, bit for bit, without
+re-recording one Wengert list 800 times in the thesis's run. The same seed gives the
+same initial weights and the same batch order, so the two methods follow the same
 trajectory and end on the same weights up to float rounding.
 
 Loss conventions (the thesis's Table 6-1 mixes them, see CONVENTIONS):
@@ -307,14 +310,22 @@ def fit(kind: str, X, Y, n_h: int, method: str = "bptt", epochs: int = 200, batc
     if validation is not None:
         history["val_loss"], history["val_loss_keras"] = [], [] if mse_like else None
 
+    replayed = None
+    if method == "tape" and (truncate is None or truncate >= X.shape[2]):
+        from cells.record import ReplayedLossAndGrads
+        replayed = ReplayedLossAndGrads(mod, head, output, **options)
+
     bar = _progress_bar(epochs, desc or f"{kind} {method}", progress)
     try:
         for _ in range(epochs):
             start = time.perf_counter()
             total, norms = 0.0, []
             for idx in minibatches(m, batch_size, rng):
-                loss, grads = loss_and_grads(kind, params, X[:, idx], Y[:, idx], method, head,
-                                             output, truncate, **options)
+                if replayed is not None:
+                    loss, grads = replayed(params, X[:, idx], Y[:, idx])
+                else:
+                    loss, grads = loss_and_grads(kind, params, X[:, idx], Y[:, idx], method, head,
+                                                 output, truncate, **options)
                 total += float(loss) * len(idx)
                 grads = {"d" + name: grads["d" + name] for name in params}
                 norms.append(global_norm(grads))

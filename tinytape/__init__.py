@@ -17,6 +17,7 @@ from tinytape.functions import (abs, add, clip, concatenate, copy, cos, div, dot
                                 sub, sum, take, tanh, transpose, where)
 from tinytape.ops import Op
 from tinytape.tape import Record, Tape, scope, unbroadcast
+from tinytape.replay import Replay
 from tinytape.tensor import Tensor
 from tinytape import check  # noqa: E402  (after Tape/Tensor: check builds on them)
 
@@ -29,7 +30,7 @@ def tensor(value, requires_grad=False, name=None, dtype=None):
 
 
 __all__ = [
-    "Tensor", "tensor", "Tape", "Record", "Op", "scope", "grad", "value_and_grad", "vjp", "check",
+    "Tensor", "tensor", "Tape", "Record", "Replay", "Op", "scope", "grad", "value_and_grad", "vjp", "check",
     "ShapeError", "TapeError", "unbroadcast", "keep_freed_memory",
     "abs", "add", "clip", "concatenate", "copy", "cos", "div", "dot", "exp", "log", "log_softmax",
     "matmul", "max", "maximum", "mean", "minimum", "mul", "neg", "pow", "relu", "reshape",

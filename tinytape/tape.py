@@ -223,6 +223,13 @@ class Tape:
             out.append(g)
         return rebuild(out)
 
+    def replayer(self, target, sources, inputs=()):
+        """A `Replay` of this tape: its records up to `target` as a program to run again
+        on new values of `sources` and `inputs` (tensors), forward and backward, without
+        recording. See tinytape/replay.py for what a replay freezes."""
+        from tinytape.replay import Replay
+        return Replay(self, target, sources, inputs)
+
     def _seed(self, target, output_gradient):
         if not isinstance(target, Tensor):
             raise TypeError(f"Tape.gradient: the target must be a tinytape.Tensor, got "

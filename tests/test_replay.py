@@ -1,0 +1,213 @@
+"""Replays: a recorded tape re-run on new values gives what recording them would give."""
+import numpy as np
+import pytest
+
+import cells
+import tinytape as tt
+from cells.record import ReplayedLossAndGrads
+from _numeric import central_difference
+
+RNG = np.random.default_rng(7)
+
+
+def model(W, b, x, y):
+    """Broadcasting, fan-out, a shape op, an axis op and a slice: most of the sweep's paths."""
+    z = tt.tanh(W @ x + b)                                    # (3, 5), b broadcast over columns
+    s = tt.concatenate([z, tt.sigmoid(z) * x[:3]], axis=0)    # z used twice; basic slicing
+    p = tt.softmax(s.T, axis=1)                               # (5, 6)
+    return tt.sum((p - y) ** 2) / 2.0 + tt.mean(z * z)
+
+
+def fresh_values():
+    return (RNG.standard_normal((3, 4)), RNG.standard_normal((3, 1)),
+            RNG.standard_normal((4, 5)), RNG.random((5, 6)))
+
+
+def recorded(W0, b0, x0, y0):
+    W, b = tt.Tensor(W0, name="W"), tt.Tensor(b0, name="b")
+    # inputs of a replay are leaves (requires_grad), so the ops that read only them are recorded
+    x, y = tt.Tensor(x0, name="x", requires_grad=True), tt.Tensor(y0, name="y", requires_grad=True)
+    with tt.Tape(persistent=True) as tape:
+        tape.watch(W, b)
+        loss = model(W, b, x, y)
+    return tape, loss, (W, b, x, y)
+
+
+def test_replay_on_new_values_is_bit_identical_to_recording_them():
+    tape, loss, (W, b, x, y) = recorded(*fresh_values())
+    step = tape.replayer(loss, {"W": W, "b": b}, inputs=[x, y])
+    for _ in range(3):
+        W1, b1, x1, y1 = fresh_values()
+        value, grads = step({W: W1, b: b1, x: x1, y: y1})
+        tape1, loss1, (Wt, bt, _, _) = recorded(W1, b1, x1, y1)
+        expected = tape1.gradient(loss1, {"W": Wt, "b": bt})
+        assert value == loss1.value                      # exactly: the same NumPy calls in order
+        for k in ("W", "b"):
+            assert np.array_equal(grads[k], expected[k]), k
+
+
+def test_replayed_gradients_match_central_differences():
+    tape, loss, (W, b, x, y) = recorded(*fresh_values())
+    step = tape.replayer(loss, [W, b], inputs=[x, y])
+    W1, b1, x1, y1 = fresh_values()
+    _, (dW, db) = step({W: W1, b: b1, x: x1, y: y1})
+
+    def f_of_W(w):
+        return float(model(tt.Tensor(w), tt.Tensor(b1), tt.Tensor(x1), tt.Tensor(y1)).value)
+
+    def f_of_b(v):
+        return float(model(tt.Tensor(W1), tt.Tensor(v), tt.Tensor(x1), tt.Tensor(y1)).value)
+
+    np.testing.assert_allclose(dW, central_difference(f_of_W, W1), rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(db, central_difference(f_of_b, b1), rtol=1e-7, atol=1e-9)
+
+
+def test_what_is_not_replaced_keeps_its_recorded_value():
+    W0, b0, x0, y0 = fresh_values()
+    tape, loss, (W, b, x, y) = recorded(W0, b0, x0, y0)
+    step = tape.replayer(loss, {"W": W}, inputs=[x])
+    value, grads = step()                                  # nothing replaced: the recording itself
+    assert value == loss.value
+    assert np.array_equal(grads["W"], tape.gradient(loss, {"W": W})["W"])
+    value, _ = step({x: x0 * 2})                            # b and y stay as recorded
+    expected = model(tt.Tensor(W0), tt.Tensor(b0), tt.Tensor(x0 * 2), tt.Tensor(y0)).value
+    assert value == expected
+
+
+def test_a_source_the_target_does_not_reach_gets_zeros_and_int_inputs_are_converted():
+    a, unused = tt.Tensor(np.ones(3)), tt.Tensor(np.ones((2, 2)))
+    with tt.Tape(persistent=True) as tape:
+        tape.watch(a, unused)
+        loss = tt.sum(a * a)
+    value, (da, du) = tape.replayer(loss, [a, unused])({a: np.array([1, 2, 3])})
+    assert value == 14.0 and np.array_equal(da, [2.0, 4.0, 6.0])
+    assert np.array_equal(du, np.zeros((2, 2)))
+
+
+def test_a_ten_thousand_step_chain_replays_without_recursion():
+    x = tt.Tensor(np.full((2, 2), 0.5))
+    with tt.Tape(persistent=True) as tape:
+        tape.watch(x)
+        h = x
+        for _ in range(10_000):
+            h = tt.tanh(h) * 1.0001
+        loss = tt.sum(h)
+    value, dx = tape.replayer(loss, x)({x: np.full((2, 2), 0.25)})
+    assert np.isfinite(value) and dx.shape == (2, 2) and np.all(dx > 0)
+
+
+# ----------------------------------------------------------------------- errors
+def test_a_new_value_of_another_shape_is_a_clear_error():
+    tape, loss, (W, b, x, y) = recorded(*fresh_values())
+    step = tape.replayer(loss, [W, b], inputs=[x])
+    with pytest.raises(ValueError, match=r"input 'x' has shape \(4, 7\) but was recorded with shape \(4, 5\).*record a new tape"):
+        step({x: np.zeros((4, 7))})
+    with pytest.raises(ValueError, match=r"input 'W' is float32 but was recorded as float64"):
+        step({W: np.zeros((3, 4), np.float32)})
+
+
+def test_a_tensor_that_is_not_replayable_is_named_with_the_ones_that_are():
+    tape, loss, (W, b, x, y) = recorded(*fresh_values())
+    step = tape.replayer(loss, [W], inputs=[x])
+    with pytest.raises(KeyError, match=r"'b' is not replayable here.*'W', 'x'"):
+        step({b: np.zeros((3, 1))})
+
+
+@pytest.mark.parametrize("build", [
+    lambda x: tt.sum(tt.where(x.value > 0, x, 0.0 * x)),       # a condition read from the data
+    lambda x: tt.sum(x[np.array([0, 0, 1])]),                   # an integer-array index
+    lambda x: tt.sum(tt.take(x, np.array([1, 0]))),
+])
+def test_ops_with_array_parameters_are_refused(build):
+    x = tt.Tensor(np.array([0.5, -1.0, 2.0]), name="x")
+    with tt.Tape(persistent=True) as tape:
+        tape.watch(x)
+        loss = build(x)
+    with pytest.raises(tt.TapeError, match=r"record \d+, tinytape\.\w+ \(recorded at .*test_replay\.py:\d+\), "
+                                           r"has the array parameter .*wrong gradients"):
+        tape.replayer(loss, x)
+
+
+def test_replayer_errors_name_the_problem():
+    x = tt.Tensor(np.ones(3), name="x")
+    with tt.Tape() as tape:
+        tape.watch(x)
+        mid = tt.tanh(x)
+        vector = mid * 2.0
+        loss = tt.sum(vector)
+    with pytest.raises(tt.TapeError, match="not computed on this tape"):
+        tape.replayer(x, x)
+    with pytest.raises(ValueError, match=r"shape \(3,\), not a scalar"):
+        tape.replayer(vector, x)
+    with pytest.raises(tt.TapeError, match="source 'v\\d+' is not a leaf"):
+        tape.replayer(loss, mid)
+    with pytest.raises(tt.TapeError, match="was computed on this tape"):
+        tape.replayer(loss, x, inputs=[mid])
+    untracked = tt.Tensor(np.ones(3), name="u")
+    with tt.Tape(persistent=True) as tape2:
+        tape2.watch(x)
+        loss2 = tt.sum(x * tt.exp(untracked))          # exp(u) is not recorded: u is untracked
+    with pytest.raises(tt.TapeError, match=r"input 'u' is not a leaf of this tape.*requires_grad=True"):
+        tape2.replayer(loss2, x, inputs=[untracked])
+    tape.gradient(loss, x)                                   # a non-persistent tape frees its records
+    with pytest.raises(tt.TapeError, match=r"freed by its gradient\(\) call.*persistent=True"):
+        tape.replayer(loss, x)
+
+
+# ----------------------------------------------------------------------- the cells
+CASES = [("lstm", {}, "seq2one", "identity"), ("gru", {}, "seq2seq", "tanh"),
+         ("rnn", {"activation": "relu"}, "seq2seq", "softmax"), ("peephole", {}, "seq2one", "identity"),
+         ("gru_keras", {}, "seq2seq", "identity"), ("rnn", {}, "seq2one", "tanh")]
+
+
+def batch(n_x, n_y, m, T, head, output):
+    X = RNG.standard_normal((n_x, m, T))
+    if output == "softmax":
+        Y = np.eye(n_y)[:, RNG.integers(0, n_y, (m, T))]
+    else:
+        Y = RNG.standard_normal((n_y, m) if head == "seq2one" else (n_y, m, T))
+    return X, Y
+
+
+@pytest.mark.parametrize("kind,options,head,output", CASES)
+def test_replayed_cell_steps_equal_recording_every_batch_and_hand_bptt(kind, options, head, output):
+    module = cells.get(kind)
+    params = module.init_params(2, 5, 3, seed=1)
+    step = ReplayedLossAndGrads(module, head, output, **options)
+    for m in (4, 4, 3, 4):                     # a second batch shape gets its own recording
+        params = {k: v + 0.05 * RNG.standard_normal(v.shape) for k, v in params.items()}
+        X, Y = batch(2, 3, m, 6, head, output)
+        loss, grads = step(params, X, Y)
+        loss_tape, tape = module.loss_and_grads(params, X, Y, method="tape", head=head, output=output, **options)
+        loss_hand, hand = module.loss_and_grads(params, X, Y, method="bptt", head=head, output=output, **options)
+        assert list(grads) == list(tape) and loss == loss_tape
+        for k in tape:
+            assert np.array_equal(grads[k], tape[k]), k
+            np.testing.assert_allclose(grads[k], hand[k], rtol=1e-10, atol=1e-13, err_msg=k)
+        assert loss == pytest.approx(loss_hand, rel=1e-12)
+    assert len(step._replays) == 2
+
+
+def test_fit_with_the_tape_replays_and_ends_where_recording_every_batch_ends(monkeypatch):
+    import cells.record
+    from cells.train import fit
+
+    X, Y = batch(1, 1, 50, 5, "seq2one", "identity")        # batches of 16, 16, 16 and 2
+    replayed, _ = fit("lstm", X, Y, n_h=4, method="tape", epochs=3, batch_size=16, progress=False)
+
+    class RecordEveryBatch:
+        calls = 0
+
+        def __init__(self, module, head, output, **options):
+            self.module, self.head, self.output, self.options = module, head, output, options
+
+        def __call__(self, params, X, Y):
+            RecordEveryBatch.calls += 1
+            return self.module.loss_and_grads(params, X, Y, method="tape", head=self.head,
+                                              output=self.output, **self.options)
+
+    monkeypatch.setattr(cells.record, "ReplayedLossAndGrads", RecordEveryBatch)
+    recorded, _ = fit("lstm", X, Y, n_h=4, method="tape", epochs=3, batch_size=16, progress=False)
+    assert RecordEveryBatch.calls == 12                      # the patch was the one used
+    for k in recorded:
+        assert np.array_equal(replayed[k], recorded[k]), k

@@ -1,0 +1,236 @@
+"""Replay: a recorded tape run again, forward and backward, on new input values.
+
+A Wengert list is a straight-line program: the same ops, in the same order, on
+whatever numbers come in. `Tape.replayer` turns a recorded tape into that program,
+
+    with tt.Tape() as tape:
+        tape.watch(W)
+        loss = tt.sum(tt.tanh(W @ x) ** 2)
+    step = tape.replayer(loss, W, inputs=[x])
+    value, dW = step({W: W_new, x: x_new})     # no recording: the list is re-run
+
+and gives, bit for bit, the value and gradients that recording the same code on the
+new values would give (same NumPy calls, same order, same accumulation order; the
+tests check it). It skips what recording costs: a Tensor per value, the checks
+deciding what to track, scopes and names. A training loop that calls the same cell
+on batches of one shape pays for the recording once.
+
+What a replay freezes, like any trace (tf.function, jax.jit):
+- Python control flow: the ops recorded are the ops replayed.
+- Everything not declared replayable: plain arrays and numbers passed to ops, and
+  tensors that are neither `sources` nor `inputs`, keep their recorded values. So do
+  values computed outside the tape (`Tensor(x.value * 2)`, `np.asarray(x)`). Inputs
+  must be leaves of the tape (watched, or requires_grad=True), so that every op that
+  reads them was recorded.
+- Shapes and dtypes: a new value must have its input's recorded shape and dtype.
+Ops whose parameters hold arrays (`where`'s condition, an integer-array index, `take`'s
+indices) are refused when the replay is built: those arrays were computed from the
+recorded data, and reusing them with new inputs would give silently wrong gradients.
+A replay does not check for NaN or Inf (record with Tape(check_finite=True) for that).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from tinytape.errors import TapeError, format_site
+from tinytape.tensor import Tensor, site_of
+
+
+class Replay:
+    """A tape's records up to `target`, ready to run again. Built by `Tape.replayer`.
+
+    `replay(new_values)` takes {tensor: array} for any of the replayable tensors
+    (`sources` and `inputs`; the others keep their recorded values) and returns
+    (target value, gradients), the gradients shaped like `sources` in `gradient`.
+    """
+
+    def __init__(self, tape, target, sources, inputs=()):
+        from tinytape.tape import _flatten_sources    # tape.py imports this module
+
+        if not tape._records and tape._used:
+            raise TapeError("Tape.replayer: this tape's records were freed by its gradient() call; "
+                            "record with Tape(persistent=True) to replay it")
+        flat, self._rebuild = _flatten_sources(sources)
+        if not isinstance(target, Tensor):
+            raise TypeError(f"Tape.replayer: the target must be a tinytape.Tensor, got {type(target).__name__}")
+        end = tape._producer_index(target.key)
+        if end is None:
+            raise TapeError("Tape.replayer: the target was not computed on this tape (it is a leaf, a "
+                            "constant or another tape's value); there is nothing to replay")
+        if target.size != 1:
+            raise ValueError(f"Tape.replayer: the target has shape {target.shape}, not a scalar; reduce it "
+                             "first (e.g. loss.sum())")
+        records = tape._records[: end + 1]
+        for s in flat:
+            if s.key not in tape.leaves:
+                raise TapeError(f"Tape.replayer: source {_label(tape, s)} is not a leaf of this tape "
+                                "(watched, or created with requires_grad=True); a replay differentiates "
+                                "with respect to leaves only")
+        for index, rec in enumerate(records):
+            _refuse_array_params(tape, index, rec)
+
+        # Every value gets a slot: the replayable tensors, the frozen constants, the outputs.
+        self._slots = slots = {}
+        values = []
+        self._inputs = {}                       # key -> (slot, recorded shape, dtype, label)
+        for t in list(flat) + list(inputs):
+            if not isinstance(t, Tensor):
+                raise TypeError(f"Tape.replayer: inputs must be tinytape.Tensors, got {type(t).__name__}")
+            if tape._producer_index(t.key) is not None:
+                raise TapeError(f"Tape.replayer: input {_label(tape, t)} was computed on this tape; "
+                                "only its leaves can be replaced")
+            if t.key not in tape.leaves:
+                # Ops on an untracked tensor alone are not recorded: their results sit on the
+                # tape as constants, which a replay could not recompute from a new value.
+                raise TapeError(f"Tape.replayer: input {_label(tape, t)} is not a leaf of this tape, so "
+                                "ops that read only it were not recorded and would stay frozen; watch it "
+                                "(tape.watch) or create it with requires_grad=True before recording")
+            if t.key not in slots:
+                slots[t.key] = len(values)
+                values.append(t._value)
+                self._inputs[t.key] = (slots[t.key], t.shape, t.dtype, _label(tape, t))
+        forward, record_slots = [], []
+        for op, keys, args, out_key, out, params, *_ in records:
+            arg_slots = []
+            for k, v in zip(keys, args):
+                if k is None:                       # a plain array or number: a constant
+                    arg_slots.append(len(values))
+                    values.append(v)
+                    continue
+                if k not in slots:                  # a tensor neither source nor input: frozen
+                    slots[k] = len(values)
+                    values.append(v)
+                arg_slots.append(slots[k])
+            slots[out_key] = len(values)
+            values.append(None)
+            record_slots.append(tuple(arg_slots))
+            forward.append((op.forward, record_slots[-1], params or None, slots[out_key]))
+        self._template = values
+        self._forward = forward
+        self._backward = self._plan_backward(records, record_slots, flat)
+        self._target_slot = slots[target.key]
+        self._target_dtype = target.dtype
+        self._sources = [(slots[s.key], s.shape, s.dtype) for s in flat]
+
+    def _plan_backward(self, records, record_slots, flat):
+        """The sweep's work, decided once: per record (reversed), the VJPs to run."""
+        wanted = {s.key for s in flat}
+        reach = set(wanted)                      # values that depend on a source
+        for rec in records:
+            if any(k in reach for k in rec[1]):
+                reach.add(rec[3])
+        slots = self._slots
+        plan = []
+        for rec, arg_slots in zip(reversed(records), reversed(record_slots)):
+            op, keys, args, out_key, _, params, _, _, grad_inputs = rec
+            if out_key not in reach:
+                continue
+            steps = []
+            for i in grad_inputs:
+                if keys[i] not in reach:
+                    continue
+                fixed = op.vjps[i] if params is None and op.vjps is not None else None
+                shape = None if op.shaped else np.shape(args[i])
+                steps.append((i, fixed, slots[keys[i]], shape))
+            if steps:
+                plan.append((slots[out_key], op, params, arg_slots, tuple(steps)))
+        return plan
+
+    def replayable(self):
+        """The labels of the tensors whose values `replay` can replace."""
+        return [label for _, _, _, label in self._inputs.values()]
+
+    def __call__(self, new_values=None):
+        return self.replay(new_values)
+
+    def replay(self, new_values=None):
+        """(target value, gradients) with `new_values` ({tensor: array}) put in place
+        of the recorded values; the rest as recorded."""
+        vals = list(self._template)
+        for t, v in (new_values or {}).items():
+            slot = self._checked_slot(t, v)
+            vals[slot] = v if isinstance(v, np.ndarray) and v.dtype == self._inputs[t.key][2] \
+                else np.asarray(v, dtype=self._inputs[t.key][2])
+        # One and two inputs are most ops: read their slots without building a list.
+        for fn, arg_slots, params, out in self._forward:
+            n = len(arg_slots)
+            if n == 2:
+                args = (vals[arg_slots[0]], vals[arg_slots[1]])
+            elif n == 1:
+                args = (vals[arg_slots[0]],)
+            else:
+                args = [vals[i] for i in arg_slots]
+            vals[out] = fn(*args, **params) if params else fn(*args)
+        grads = self._sweep(vals)
+        out = []
+        for slot, shape, dtype in self._sources:
+            g = grads[slot]
+            if g is None:
+                g = np.zeros(shape, dtype=dtype)
+            elif not g.flags.writeable or g.dtype != dtype:
+                g = np.array(g, dtype=dtype)
+            out.append(g)
+        return np.asarray(vals[self._target_slot]), self._rebuild(out)
+
+    def _sweep(self, vals):
+        # Tape._sweep's loop over slots instead of keys: the same VJPs in the same order.
+        from tinytape.tape import unbroadcast
+
+        grads = [None] * len(vals)
+        target = vals[self._target_slot]
+        grads[self._target_slot] = np.ones(np.shape(target), dtype=self._target_dtype)
+        for out, op, params, arg_slots, steps in self._backward:
+            g = grads[out]
+            if g is None:
+                continue
+            grads[out] = None
+            ans = vals[out]
+            n = len(arg_slots)
+            if n == 2:
+                args = (vals[arg_slots[0]], vals[arg_slots[1]])
+            elif n == 1:
+                args = (vals[arg_slots[0]],)
+            else:
+                args = [vals[i] for i in arg_slots]
+            for i, fixed, slot, shape in steps:
+                gi = fixed(g, ans, *args) if fixed is not None else op.vjp(i, g, ans, args, params)
+                if shape is not None and gi.shape != shape:
+                    gi = unbroadcast(gi, shape)
+                prev = grads[slot]
+                grads[slot] = gi if prev is None else prev + gi
+        return grads
+
+    def _checked_slot(self, t, v):
+        if not isinstance(t, Tensor) or t.key not in self._inputs:
+            label = t.name if isinstance(t, Tensor) and t.name else type(t).__name__
+            raise KeyError(f"Replay: {label!r} is not replayable here; pass the Tensors given to "
+                           f"replayer() as sources or inputs: {', '.join(self.replayable())}")
+        slot, shape, dtype, label = self._inputs[t.key]
+        if np.shape(v) != shape:
+            raise ValueError(f"Replay: input {label} has shape {np.shape(v)} but was recorded with shape "
+                             f"{shape}; a replay runs the recorded ops on values of the recorded shapes, "
+                             "so record a new tape for this shape")
+        kind = np.asarray(v).dtype
+        if kind.kind == "f" and kind != dtype:
+            raise ValueError(f"Replay: input {label} is {kind} but was recorded as {dtype}; convert it "
+                             f"(np.asarray(v, dtype=np.{dtype})) or record a new tape")
+        if kind.kind not in "biuf":
+            raise TypeError(f"Replay: input {label} holds {kind} values; give numbers")
+        return slot
+
+
+def _label(tape, t):
+    return repr(t.name) if t.name else repr(tape.label(t.key))
+
+
+def _refuse_array_params(tape, index, rec):
+    op, params, site = rec[0], rec[5], rec[7]
+    for name, value in (params or {}).items():
+        parts = value if isinstance(value, tuple) else (value,)
+        if any(isinstance(p, (np.ndarray, list)) for p in parts):
+            where = f" (recorded at {format_site(site_of(site))})" if site is not None else ""
+            raise TapeError(
+                f"Tape.replayer: record {index}, tinytape.{op.name}{where}, has the array parameter "
+                f"{name!r}, computed from the recorded data; a replay would reuse it with new inputs "
+                "and give wrong gradients. Replays take ops whose parameters are axes, shapes, slices "
+                "and numbers; record a new tape for each input instead")
