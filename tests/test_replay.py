@@ -109,6 +109,7 @@ def test_a_new_value_of_another_shape_is_a_clear_error():
 def test_a_tensor_that_is_not_replayable_is_named_with_the_ones_that_are():
     tape, loss, (W, b, x, y) = recorded(*fresh_values())
     step = tape.replayer(loss, [W], inputs=[x])
+    assert repr(step).startswith(f"<Replay: {len(tape)} ops forward,") and repr(step).endswith("replayable: 'W', 'x'>")
     with pytest.raises(KeyError, match=r"'b' is not replayable here.*'W', 'x'"):
         step({b: np.zeros((3, 1))})
 

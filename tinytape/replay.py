@@ -136,6 +136,10 @@ class Replay:
                 plan.append((slots[out_key], op, params, arg_slots, tuple(steps)))
         return plan
 
+    def __repr__(self):
+        return (f"<Replay: {len(self._forward)} ops forward, {len(self._backward)} records swept back; "
+                f"replayable: {', '.join(self.replayable())}>")
+
     def replayable(self):
         """The labels of the tensors whose values `replay` can replace."""
         return [label for _, _, _, label in self._inputs.values()]
@@ -149,8 +153,8 @@ class Replay:
         vals = list(self._template)
         for t, v in (new_values or {}).items():
             slot = self._checked_slot(t, v)
-            vals[slot] = v if isinstance(v, np.ndarray) and v.dtype == self._inputs[t.key][2] \
-                else np.asarray(v, dtype=self._inputs[t.key][2])
+            # C order, as Tensor() stores a recorded value: BLAS then sees the same layout
+            vals[slot] = np.asarray(v, dtype=self._inputs[t.key][2], order="C")
         # One and two inputs are most ops: read their slots without building a list.
         for fn, arg_slots, params, out in self._forward:
             n = len(arg_slots)
