@@ -47,16 +47,20 @@ def chain_inputs(dtype):
             (rng.standard_normal((8, 8)) * 0.1).astype(dtype))
 
 
+def chain(h, C, B):
+    """The benchmark's 1000 ops, on whatever tape is recording."""
+    for _ in range(N_OPS // 3):
+        h = tt.tanh(h)
+        h = h * C
+        h = h + B
+    return h.sum()
+
+
 def chain_tape(x0, C, B, trace):
     x = tt.Tensor(x0)
     with tt.Tape(trace=trace) as tape:
         tape.watch(x)
-        h = x
-        for _ in range(N_OPS // 3):
-            h = tt.tanh(h)
-            h = h * C
-            h = h + B
-        loss = h.sum()
+        loss = chain(x, C, B)
     return tape.gradient(loss, x)
 
 
@@ -65,12 +69,7 @@ def chain_replay(x0, C, B):
     x = tt.Tensor(x0)
     with tt.Tape(persistent=True, trace=False) as tape:
         tape.watch(x)
-        h = x
-        for _ in range(N_OPS // 3):
-            h = tt.tanh(h)
-            h = h * C
-            h = h + B
-        loss = h.sum()
+        loss = chain(x, C, B)
     replay = tape.replayer(loss, x)
     return lambda: replay({x: x0})[1]
 
@@ -110,14 +109,19 @@ def rnn_inputs(dtype):
     return W, U, b, xs
 
 
+def rnn_loss(W, U, b, xs):
+    """The tanh RNN over every step, then sum(h²), on whatever tape is recording."""
+    h = np.zeros((N_H, 1), W.dtype)
+    for t in range(RNN_STEPS):
+        h = tt.tanh(W @ h + U @ xs[t] + b)
+    return (h * h).sum()
+
+
 def rnn_tape(W0, U0, b0, xs, trace=False):
     W, U, b = tt.Tensor(W0), tt.Tensor(U0), tt.Tensor(b0)
     with tt.Tape(trace=trace) as tape:
         tape.watch(W, U, b)
-        h = np.zeros((N_H, 1), W0.dtype)
-        for t in range(RNN_STEPS):
-            h = tt.tanh(W @ h + U @ xs[t] + b)
-        loss = (h * h).sum()
+        loss = rnn_loss(W, U, b, xs)
     return tape.gradient(loss, [W, U, b])
 
 
@@ -126,10 +130,7 @@ def rnn_replay(W0, U0, b0, xs):
     W, U, b = tt.Tensor(W0), tt.Tensor(U0), tt.Tensor(b0)
     with tt.Tape(persistent=True, trace=False) as tape:
         tape.watch(W, U, b)
-        h = np.zeros((N_H, 1), W0.dtype)
-        for t in range(RNN_STEPS):
-            h = tt.tanh(W @ h + U @ xs[t] + b)
-        loss = (h * h).sum()
+        loss = rnn_loss(W, U, b, xs)
     replay = tape.replayer(loss, [W, U, b])
     return lambda: replay({W: W0, U: U0, b: b0})[1]
 

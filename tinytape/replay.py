@@ -89,7 +89,7 @@ class Replay:
                 slots[t.key] = len(values)
                 values.append(t._value)
                 self._inputs[t.key] = (slots[t.key], t.shape, t.dtype, _label(tape, t))
-        forward, record_slots = [], []
+        forward = []
         for op, keys, args, out_key, out, params, *_ in records:
             arg_slots = []
             for k, v in zip(keys, args):
@@ -103,16 +103,15 @@ class Replay:
                 arg_slots.append(slots[k])
             slots[out_key] = len(values)
             values.append(None)
-            record_slots.append(tuple(arg_slots))
-            forward.append((op.forward, record_slots[-1], params or None, slots[out_key]))
+            forward.append((op.forward, tuple(arg_slots), params or None, slots[out_key]))
         self._template = values
         self._forward = forward
-        self._backward = self._plan_backward(records, record_slots, flat)
+        self._backward = self._plan_backward(records, flat)
         self._target_slot = slots[target.key]
         self._target_dtype = target.dtype
         self._sources = [(slots[s.key], s.shape, s.dtype) for s in flat]
 
-    def _plan_backward(self, records, record_slots, flat):
+    def _plan_backward(self, records, flat):
         """The sweep's work, decided once: per record (reversed), the VJPs to run."""
         wanted = {s.key for s in flat}
         reach = set(wanted)                      # values that depend on a source
@@ -121,8 +120,8 @@ class Replay:
                 reach.add(rec[3])
         slots = self._slots
         plan = []
-        for rec, arg_slots in zip(reversed(records), reversed(record_slots)):
-            op, keys, args, out_key, _, params, _, _, grad_inputs = rec
+        for index in reversed(range(len(records))):
+            op, keys, args, out_key, _, params, _, _, grad_inputs = records[index]
             if out_key not in reach:
                 continue
             steps = []
@@ -133,7 +132,7 @@ class Replay:
                 shape = None if op.shaped else np.shape(args[i])
                 steps.append((i, fixed, slots[keys[i]], shape))
             if steps:
-                plan.append((slots[out_key], op, params, arg_slots, tuple(steps)))
+                plan.append((slots[out_key], op, params, index, tuple(steps)))
         return plan
 
     def __repr__(self):
@@ -156,6 +155,8 @@ class Replay:
             # C order, as Tensor() stores a recorded value: BLAS then sees the same layout
             vals[slot] = np.asarray(v, dtype=self._inputs[t.key][2], order="C")
         # One and two inputs are most ops: read their slots without building a list.
+        # Each record's arguments are kept for its VJPs in the sweep.
+        record_args = []
         for fn, arg_slots, params, out in self._forward:
             n = len(arg_slots)
             if n == 2:
@@ -164,8 +165,9 @@ class Replay:
                 args = (vals[arg_slots[0]],)
             else:
                 args = [vals[i] for i in arg_slots]
+            record_args.append(args)
             vals[out] = fn(*args, **params) if params else fn(*args)
-        grads = self._sweep(vals)
+        grads = self._sweep(vals, record_args)
         out = []
         for slot, shape, dtype in self._sources:
             g = grads[slot]
@@ -176,26 +178,19 @@ class Replay:
             out.append(g)
         return np.asarray(vals[self._target_slot]), self._rebuild(out)
 
-    def _sweep(self, vals):
+    def _sweep(self, vals, record_args):
         # Tape._sweep's loop over slots instead of keys: the same VJPs in the same order.
         from tinytape.tape import unbroadcast
 
         grads = [None] * len(vals)
         target = vals[self._target_slot]
         grads[self._target_slot] = np.ones(np.shape(target), dtype=self._target_dtype)
-        for out, op, params, arg_slots, steps in self._backward:
+        for out, op, params, index, steps in self._backward:
             g = grads[out]
             if g is None:
                 continue
             grads[out] = None
-            ans = vals[out]
-            n = len(arg_slots)
-            if n == 2:
-                args = (vals[arg_slots[0]], vals[arg_slots[1]])
-            elif n == 1:
-                args = (vals[arg_slots[0]],)
-            else:
-                args = [vals[i] for i in arg_slots]
+            ans, args = vals[out], record_args[index]
             for i, fixed, slot, shape in steps:
                 gi = fixed(g, ans, *args) if fixed is not None else op.vjp(i, g, ans, args, params)
                 if shape is not None and gi.shape != shape:
