@@ -184,11 +184,40 @@ print("∂L/∂w5 =", float(dL["w5"]), "   ∂L/∂w1 =", float(dL["w1"]))
 print("Mazur's published values: 0.082167041 and 0.000438568")
 
 # %% [markdown]
+# ## 9. The list is a program
+#
+# The Wengert list does not depend on the numbers that went through it: the same operations,
+# in the same order, work for any weights. `tape.replayer(L, sources)` keeps the list as a
+# program; calling it with new values for the sources re-runs it forward and backward
+# **without recording again** — which is what a training loop wants, since every step runs
+# the same list. Here, four steps of gradient descent on the ten weights, each one a replay:
+
+# %%
+replay = tape.replayer(L, {k: t[k] for k in weights})
+w = {k: np.array(values[k]) for k in weights}
+for step in range(4):
+    loss, g = replay({t[k]: w[k] for k in weights})
+    print(f"step {step}: L = {float(loss):.9f}")
+    w = {k: w[k] - 0.5 * g[k] for k in weights}          # learning rate 0.5, as in seed 001
+
+fresh = tt.grad(network_loss)(w)                         # recorded from scratch at the new weights
+print("replay vs a fresh recording:", max(abs(float(replay({t[k]: w[k] for k in weights})[1][k] - fresh[k]))
+                                         for k in weights))
+
+# %% [markdown]
+# What a replay cannot see: anything that was not declared replaceable keeps its recorded
+# value (here the inputs and targets — fine, they do not change), and Python decisions made
+# while recording (an `if` on a value) are frozen. That is the same contract as TensorFlow's
+# `tf.function` and JAX's `jit`, and the reason tinytape refuses to replay a tape whose
+# operations captured data-dependent arrays.
+
+# %% [markdown]
 # ## What you saw
 #
 # - The tape is a list of operations in the order they ran; the backward pass is that list
 #   read in reverse, one local derivative per line.
 # - A value used twice gets the **sum** of the gradients from both uses — the ∂L/∂w1 exercise.
 # - Three independent answers agree: your derivation, the tape, and finite differences.
+# - The list is a program: a replay re-runs it on new weights without recording again.
 #
 # Next: **Lesson 1**, where the same list is unrolled through time.
