@@ -166,7 +166,9 @@ class Replay:
             else:
                 args = [vals[i] for i in arg_slots]
             record_args.append(args)
-            vals[out] = fn(*args, **params) if params else fn(*args)
+            value = fn(*args, **params) if params else fn(*args)
+            # a reduction's NumPy scalar becomes a 0-d array, as `apply` makes it when recording
+            vals[out] = value if type(value) is np.ndarray else np.asarray(value)
         grads = self._sweep(vals, record_args)
         out = []
         for slot, shape, dtype in self._sources:
