@@ -52,12 +52,16 @@ def record_module(module, params, X, Y, head="seq2one", output="identity", persi
     _, m, T = X.shape
     Y = _common.check_y(fn, Y, n_y, m, T, head, output, X.dtype)
     with tt.Tape(persistent=persistent, trace=trace) as tape:
-        tensors = {}
-        for key, value in params.items():
-            tensors[key] = tt.Tensor(value, name=key)
-            tape.watch(tensors[key])
+        tensors = _watched_params(tape, params)
         loss = taped_loss(module, tensors, X, Y, head, output, **cell_kwargs)
     return tape, loss, tensors
+
+
+def _watched_params(tape, params) -> dict:
+    """Each parameter as a Tensor named by its key and watched by `tape`."""
+    tensors = {key: tt.Tensor(value, name=key) for key, value in params.items()}
+    tape.watch(*tensors.values())
+    return tensors
 
 
 class ReplayedLossAndGrads:
@@ -99,10 +103,7 @@ class ReplayedLossAndGrads:
 
     def _record(self, shapes, params, X, Y):
         with tt.Tape(persistent=True, trace=False) as tape:
-            tensors = {}
-            for key, value in params.items():
-                tensors[key] = tt.Tensor(value, name=key)
-                tape.watch(tensors[key])
+            tensors = _watched_params(tape, params)
             xs = [tt.Tensor(X[:, :, t], requires_grad=True) for t in range(X.shape[2])]
             # an input of the replay, so a leaf (every op reading it recorded), not a source
             y = tt.Tensor(Y, name="y", requires_grad=True)

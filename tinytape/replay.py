@@ -70,7 +70,7 @@ class Replay:
             _refuse_array_params(tape, index, rec)
 
         # Every value gets a slot: the replayable tensors, the frozen constants, the outputs.
-        self._slots = slots = {}
+        slots = {}
         values = []
         self._inputs = {}                       # key -> (slot, recorded shape, dtype, label)
         for t in list(flat) + list(inputs):
@@ -106,19 +106,19 @@ class Replay:
             forward.append((op.forward, tuple(arg_slots), params or None, slots[out_key]))
         self._template = values
         self._forward = forward
-        self._backward = self._plan_backward(records, flat)
+        self._backward = self._plan_backward(records, flat, slots)
         self._target_slot = slots[target.key]
         self._target_dtype = target.dtype
         self._sources = [(slots[s.key], s.shape, s.dtype) for s in flat]
 
-    def _plan_backward(self, records, flat):
+    @staticmethod
+    def _plan_backward(records, flat, slots):
         """The sweep's work, decided once: per record (reversed), the VJPs to run."""
         wanted = {s.key for s in flat}
         reach = set(wanted)                      # values that depend on a source
         for rec in records:
             if any(k in reach for k in rec[1]):
                 reach.add(rec[3])
-        slots = self._slots
         plan = []
         for index in reversed(range(len(records))):
             op, keys, args, out_key, _, params, _, _, grad_inputs = records[index]
@@ -151,9 +151,8 @@ class Replay:
         of the recorded values; the rest as recorded."""
         vals = list(self._template)
         for t, v in (new_values or {}).items():
-            slot = self._checked_slot(t, v)
-            # C order, as Tensor() stores a recorded value: BLAS then sees the same layout
-            vals[slot] = np.asarray(v, dtype=self._inputs[t.key][2], order="C")
+            slot, value = self._checked(t, v)
+            vals[slot] = value
         # One and two inputs are most ops: read their slots without building a list.
         # Each record's arguments are kept for its VJPs in the sweep.
         record_args = []
@@ -201,23 +200,25 @@ class Replay:
                 grads[slot] = gi if prev is None else prev + gi
         return grads
 
-    def _checked_slot(self, t, v):
+    def _checked(self, t, v):
+        """(slot, value): `v` as the array the replay runs on, after checking it fits."""
         if not isinstance(t, Tensor) or t.key not in self._inputs:
             label = t.name if isinstance(t, Tensor) and t.name else type(t).__name__
             raise KeyError(f"Replay: {label!r} is not replayable here; pass the Tensors given to "
                            f"replayer() as sources or inputs: {', '.join(self.replayable())}")
         slot, shape, dtype, label = self._inputs[t.key]
-        if np.shape(v) != shape:
-            raise ValueError(f"Replay: input {label} has shape {np.shape(v)} but was recorded with shape "
+        v = np.asarray(v)
+        if v.shape != shape:
+            raise ValueError(f"Replay: input {label} has shape {v.shape} but was recorded with shape "
                              f"{shape}; a replay runs the recorded ops on values of the recorded shapes, "
                              "so record a new tape for this shape")
-        kind = np.asarray(v).dtype
-        if kind.kind == "f" and kind != dtype:
-            raise ValueError(f"Replay: input {label} is {kind} but was recorded as {dtype}; convert it "
+        if v.dtype.kind == "f" and v.dtype != dtype:
+            raise ValueError(f"Replay: input {label} is {v.dtype} but was recorded as {dtype}; convert it "
                              f"(np.asarray(v, dtype=np.{dtype})) or record a new tape")
-        if kind.kind not in "biuf":
-            raise TypeError(f"Replay: input {label} holds {kind} values; give numbers")
-        return slot
+        if v.dtype.kind not in "biuf":
+            raise TypeError(f"Replay: input {label} holds {v.dtype} values; give numbers")
+        # C order, as Tensor() stores a recorded value: BLAS then sees the same layout
+        return slot, np.asarray(v, dtype=dtype, order="C")
 
 
 def _label(tape, t):
