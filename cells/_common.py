@@ -121,16 +121,19 @@ def gate_param_shapes(gates, n_x: int, n_h: int, n_y: int) -> dict:
 
 
 # ----------------------------------------------------------------------------------
-# The hand forward loops' batching (speed only: each module's `step` is the math).
+# The gates' batching (speed only: each module's `step` is the math), for the hand
+# forward loops and the LSTM's `step_stacked`.
 # ----------------------------------------------------------------------------------
 def stacked_gate_weights(params: dict, gates) -> np.ndarray:
     """[W_ℓ  b_ℓ] for each gate ℓ in `gates`, stacked: (len(gates)*n_h, n_h+n_x+1).
 
     Times the column [h; x; 1] it gives every gate's W_ℓ [h; x] + b_ℓ in one matmul,
     which at the thesis's sizes costs less than one matmul and one bias add per gate.
+    On Tensors the stacking is recorded (tinytape's concatenate), so the gradient of
+    each block flows back to its W_ℓ and b_ℓ.
     """
-    return np.concatenate(
-        [np.concatenate([params["W" + g], params["b" + g]], axis=1) for g in gates], axis=0
+    return tt.concatenate(
+        [tt.concatenate([params["W" + g], params["b" + g]], axis=1) for g in gates], axis=0
     )
 
 

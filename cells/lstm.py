@@ -92,6 +92,35 @@ def step(xt, h_prev, c_prev, params):
     return h, c, Parts(concat, gf, gu, cc, go, tanh_c)
 
 
+STACKED_GATES = ("f", "u", "o", "c")  # the three sigmoid gates first, then c̃
+
+
+def weights_stacked(params):
+    """[W_ℓ  b_ℓ] for ℓ = f, u, o, c, stacked: (4n_h, n_h+n_x+1), for `step_stacked`.
+    On Tensors the stacking is recorded, so its gradient flows back to each W_ℓ, b_ℓ."""
+    return _common.stacked_gate_weights(params, STACKED_GATES)
+
+
+def step_stacked(xt, h_prev, c_prev, W_b):
+    """`step` with the gates stacked, as Keras stores them and the hand forward runs them:
+    (h_t, c_t, parts) from x_t, h_{t-1}, c_{t-1} and W_b = weights_stacked(params).
+    The same equations, one matmul for the four pre-activations and one sigmoid for the
+    three gates; each gate is then a slice. Runs on ndarrays and on Tensors: the tape
+    differentiates it like `step` (fewer, larger records; fit's tape path uses it).
+    parts.concat is the column [h_{t-1}; x_t; 1] (the 1 multiplies the biases)."""
+    n_h, m = h_prev.shape
+    ones = np.ones((1, m), dtype=np.result_type(h_prev.dtype, xt.dtype))
+    hx1 = tt.concatenate([h_prev, xt, ones], axis=0)  # (n_h+n_x+1, m)  (4-24) and a 1
+    z = W_b @ hx1  # (4n_h, m): W_ℓ [h; x] + b_ℓ for ℓ = f, u, o, c
+    sig = tt.sigmoid(z[: 3 * n_h])  # (3n_h, m)  (4-23), (4-22), (4-21)
+    gf, gu, go = sig[:n_h], sig[n_h : 2 * n_h], sig[2 * n_h :]
+    cc = tt.tanh(z[3 * n_h :])  # (n_h, m)  (4-20)
+    c = gf * c_prev + gu * cc  # (n_h, m)  (4-19)
+    tanh_c = tt.tanh(c)  # (n_h, m)
+    h = go * tanh_c  # (n_h, m)  (4-18)
+    return h, c, Parts(hx1, gf, gu, cc, go, tanh_c)
+
+
 class Cache(NamedTuple):
     c_prev: np.ndarray  # (n_h, m)
     parts: Parts
@@ -163,11 +192,11 @@ def cell_backward(dh_next, dc_next, cache: Cache) -> dict:
 def forward(x, h0, params):
     """(H, C, caches) for x (n_x, m, T_x); h0 (n_h, m) or None for zeros; c_0 = 0.
 
-    `step`'s equations with the gates batched, for speed: the four gates' weights and
-    biases stacked make every pre-activation one matmul per step (the biases through
-    a row of ones under [h; x]), and the three sigmoid gates one call. The caches are
-    cell_forward's, so cell_backward reads them too. H and C are (n_h, m, T_x) views
-    of step-major arrays: one step's states are contiguous, cheap to write and to read."""
+    `step_stacked` per step: `step`'s equations with the gates batched, for speed (the
+    four gates' weights and biases stacked make every pre-activation one matmul per
+    step, the three sigmoid gates one call). The caches are cell_forward's, so
+    cell_backward reads them too. H and C are (n_h, m, T_x) views of step-major
+    arrays: one step's states are contiguous, cheap to write and to read."""
     fn = "lstm.forward"
     _common.check_params(fn, params, _SELF)
     n_x, n_h, _ = sizes(params)
@@ -175,21 +204,17 @@ def forward(x, h0, params):
     _, m, T = x.shape
     h = _common.initial_state(fn, "h0", h0, n_h, m, x.dtype)
     c = np.zeros((n_h, m), dtype=x.dtype)
-    W_b = _common.stacked_gate_weights(params, ("f", "u", "o", "c"))  # (4n_h, n_h+n_x+1)
-    hx1 = _common.inputs_with_ones(x, n_h)  # (T_x, n_h+n_x+1, m): [·; x_t; 1]
+    W_b = weights_stacked(params)  # (4n_h, n_h+n_x+1)
+    xs = np.ascontiguousarray(x.transpose(2, 0, 1))  # (T_x, n_x, m): x_t contiguous
     H = np.empty((T, n_h, m), dtype=x.dtype)  # step-major; returned as (n_h, m, T_x)
     C = np.empty((T, n_h, m), dtype=x.dtype)
     caches = []
     for t in range(T):
-        hx1[t, :n_h] = h  # [h_{t-1}; x_t; 1]  (4-24)
-        z = (W_b @ hx1[t]).reshape(4, n_h, m)  # W_ℓ [h; x] + b_ℓ for ℓ = f, u, o, c
-        gf, gu, go = tt.sigmoid(z[:3])  # (n_h, m) each  (4-23), (4-22), (4-21)
-        cc = tt.tanh(z[3])  # (n_h, m)  (4-20)
-        c_prev, c = c, gf * c + gu * cc  # (n_h, m)  (4-19)
-        tanh_c = tt.tanh(c)  # (n_h, m)
-        h = go * tanh_c  # (n_h, m)  (4-18)
+        c_prev = c
+        h, c, parts = step_stacked(xs[t], h, c_prev, W_b)
         H[t], C[t] = h, c
-        caches.append(Cache(c_prev, Parts(hx1[t, :-1], gf, gu, cc, go, tanh_c), params))
+        # cell_backward's cache holds [h_{t-1}; x_t] without the row of ones
+        caches.append(Cache(c_prev, parts._replace(concat=parts.concat[:-1]), params))
     return H.transpose(1, 2, 0), C.transpose(1, 2, 0), caches  # (n_h, m, T_x) each
 
 

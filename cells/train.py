@@ -10,7 +10,11 @@ from the cell module's `loss_and_grads` (hand BPTT or the tape); this file only
 orders the mini-batches, clips, and applies Adam. With method="tape" (full BPTT) each
 batch shape is recorded on the tape once and the recording replayed for the other
 batches (cells.record.ReplayedLossAndGrads): the same gradients, bit for bit, without
-re-recording one Wengert list 800 times in the thesis's run. The same seed gives the
+re-recording one Wengert list 800 times in the thesis's run. The LSTM is recorded with
+its gates stacked (lstm.step_stacked: one matmul per step for the four gates, as the
+hand forward and Keras run it; stacked_gates=False records the per-gate graph that
+loss_and_grads and the drawings use). Both graphs are the same function, so the
+gradients agree with hand BPTT and with each other to rounding. The same seed gives the
 same initial weights and the same batch order, so the two methods follow the same
 trajectory and end on the same weights up to float rounding.
 
@@ -269,7 +273,7 @@ def fit(kind: str, X, Y, n_h: int, method: str = "bptt", epochs: int = 200, batc
         params: dict | None = None, scheme: str = "glorot_normal", beta1: float = 0.9,
         beta2: float = 0.999, eps: float = 1e-8, epsilon_placement: str = "thesis",
         shuffle: bool = True, validation=None, desc: str | None = None,
-        cell_options: dict | None = None):
+        cell_options: dict | None = None, stacked_gates: bool | None = None):
     """Train a cell with Adam (5-2) on mini-batches. Returns (params, history).
 
     kind: 'rnn', 'lstm', 'gru', 'gru_keras'. method: 'bptt' (hand) or 'tape'.
@@ -279,6 +283,9 @@ def fit(kind: str, X, Y, n_h: int, method: str = "bptt", epochs: int = 200, batc
     truncate: None for full BPTT, or k (see `truncated_loss_and_grads`).
     validation: optional (X_val, Y_val); its loss is recorded after each epoch.
     cell_options: the cell's keyword options, e.g. {"activation": "relu"} for the RNN.
+    stacked_gates: method="tape" with full BPTT only: record the gates stacked into one
+    matmul per step (cells.record.ReplayedLossAndGrads); None does where the cell can
+    (the LSTM), False records the per-gate `step`.
     history: "loss", "loss_keras" (see the module docstring), "grad_norm" (mean global
     norm before clipping), "val_loss" / "val_loss_keras" if validation is given,
     "seconds" (wall time per epoch), and "config".
@@ -310,10 +317,15 @@ def fit(kind: str, X, Y, n_h: int, method: str = "bptt", epochs: int = 200, batc
     if validation is not None:
         history["val_loss"], history["val_loss_keras"] = [], [] if mse_like else None
 
+    full_tape = method == "tape" and (truncate is None or truncate >= X.shape[2])
+    if stacked_gates and not full_tape:
+        raise ValueError("fit: stacked_gates=True chooses the graph the full-BPTT tape records; with "
+                         f"method={method!r} and truncate={truncate!r} nothing records it (hand BPTT "
+                         "stacks the gates anyway, truncated windows record the per-gate step)")
     replayed = None
-    if method == "tape" and (truncate is None or truncate >= X.shape[2]):
+    if full_tape:
         from cells.record import ReplayedLossAndGrads
-        replayed = ReplayedLossAndGrads(mod, head, output, **options)
+        replayed = ReplayedLossAndGrads(mod, head, output, stacked_gates=stacked_gates, **options)
 
     bar = _progress_bar(epochs, desc or f"{kind} {method}", progress)
     try:

@@ -4,7 +4,7 @@ import pytest
 
 import cells
 import tinytape as tt
-from cells.record import ReplayedLossAndGrads
+from cells.record import ReplayedLossAndGrads, record_module
 from _numeric import central_difference
 
 RNG = np.random.default_rng(7)
@@ -170,20 +170,34 @@ def batch(n_x, n_y, m, T, head, output):
     return X, Y
 
 
+def fresh_recording(module, params, X, Y, head, output, stacked_gates, options):
+    """(loss, grads) of one new recording of the program a ReplayedLossAndGrads replays."""
+    tape, loss, tensors = record_module(module, params, X, Y, head, output, persistent=False,
+                                        trace=False, stacked_gates=stacked_gates, **options)
+    grads = tape.gradient(loss, tensors)
+    return float(np.asarray(loss)), {"d" + k: grads[k] for k in params}
+
+
+@pytest.mark.parametrize("stacked_gates", [None, False])
 @pytest.mark.parametrize("kind,options,head,output", CASES)
-def test_replayed_cell_steps_equal_recording_every_batch_and_hand_bptt(kind, options, head, output):
+def test_replayed_cell_steps_equal_recording_every_batch_and_hand_bptt(kind, options, head, output,
+                                                                       stacked_gates):
     module = cells.get(kind)
     params = module.init_params(2, 5, 3, seed=1)
-    step = ReplayedLossAndGrads(module, head, output, **options)
+    step = ReplayedLossAndGrads(module, head, output, stacked_gates=stacked_gates, **options)
+    # None stacks the gates where the cell can (the LSTM); False records the per-gate step
+    assert step.stacked_gates == (stacked_gates is None and kind == "lstm")
     for m in (4, 4, 3, 4):                     # a second batch shape gets its own recording
         params = {k: v + 0.05 * RNG.standard_normal(v.shape) for k, v in params.items()}
         X, Y = batch(2, 3, m, 6, head, output)
         loss, grads = step(params, X, Y)
+        loss_rec, rec = fresh_recording(module, params, X, Y, head, output, step.stacked_gates, options)
         loss_tape, tape = module.loss_and_grads(params, X, Y, method="tape", head=head, output=output, **options)
         loss_hand, hand = module.loss_and_grads(params, X, Y, method="bptt", head=head, output=output, **options)
-        assert list(grads) == list(tape) and loss == loss_tape
+        assert list(grads) == list(tape) and loss == loss_rec
         for k in tape:
-            assert np.array_equal(grads[k], tape[k]), k
+            assert np.array_equal(grads[k], rec[k]), k          # bit for bit: the same program
+            np.testing.assert_allclose(grads[k], tape[k], rtol=1e-10, atol=1e-13, err_msg=k)
             np.testing.assert_allclose(grads[k], hand[k], rtol=1e-10, atol=1e-13, err_msg=k)
         assert loss == pytest.approx(loss_hand, rel=1e-12)
     assert len(step._replays) == 2
@@ -199,13 +213,14 @@ def test_fit_with_the_tape_replays_and_ends_where_recording_every_batch_ends(mon
     class RecordEveryBatch:
         calls = 0
 
-        def __init__(self, module, head, output, **options):
+        def __init__(self, module, head, output, stacked_gates=None, **options):
+            assert stacked_gates is None                       # fit's default
             self.module, self.head, self.output, self.options = module, head, output, options
 
         def __call__(self, params, X, Y):
             RecordEveryBatch.calls += 1
-            return self.module.loss_and_grads(params, X, Y, method="tape", head=self.head,
-                                              output=self.output, **self.options)
+            # fit's tape records the LSTM with its gates stacked (step_stacked)
+            return fresh_recording(self.module, params, X, Y, self.head, self.output, True, self.options)
 
     monkeypatch.setattr(cells.record, "ReplayedLossAndGrads", RecordEveryBatch)
     recorded, _ = fit("lstm", X, Y, n_h=4, method="tape", epochs=3, batch_size=16, progress=False)

@@ -236,17 +236,27 @@ def test_loss_decreases_on_a_tiny_problem(kind):
     assert train.predict(kind, params, X).shape == Y.shape
 
 
-@pytest.mark.parametrize("kind", ["lstm", "gru"])
-def test_hand_and_tape_training_end_on_the_same_weights(kind):
-    pytest.importorskip(f"cells.{kind}", reason=f"cells.{kind} is not written yet")
+@pytest.mark.parametrize("kind,stacked_gates", [("lstm", None), ("lstm", False), ("gru", None)])
+def test_hand_and_tape_training_end_on_the_same_weights(kind, stacked_gates):
+    # the LSTM's tape records its gates stacked by default, per gate with stacked_gates=False
     X, Y = _sine_problem(m=30)
     hand, h_hist = fit(kind, X, Y, n_h=6, method="bptt", epochs=3, batch_size=8, seed=4, progress=False)
-    tape, t_hist = fit(kind, X, Y, n_h=6, method="tape", epochs=3, batch_size=8, seed=4, progress=False)
+    tape, t_hist = fit(kind, X, Y, n_h=6, method="tape", epochs=3, batch_size=8, seed=4, progress=False,
+                       stacked_gates=stacked_gates)
     init = train.cell_module(kind).init_params(1, 6, 1, seed=4)
     assert max(np.max(np.abs(hand[k] - init[k])) for k in init) > 1e-3     # training moved them
     for key in hand:
         np.testing.assert_allclose(hand[key], tape[key], rtol=0, atol=1e-12)
     np.testing.assert_allclose(h_hist["loss"], t_hist["loss"], rtol=1e-12)
+
+
+def test_stacked_gates_where_nothing_records_them_is_a_clear_error():
+    X, Y = _sine_problem(m=10)
+    for kw in ({"method": "bptt"}, {"method": "tape", "truncate": 2}):
+        with pytest.raises(ValueError, match=r"stacked_gates=True chooses the graph the full-BPTT tape"):
+            fit("lstm", X, Y, n_h=3, epochs=1, progress=False, stacked_gates=True, **kw)
+    with pytest.raises(ValueError, match=r"the gru cell has no step_stacked"):
+        fit("gru", X, Y, n_h=3, epochs=1, method="tape", progress=False, stacked_gates=True)
 
 
 def test_same_seed_same_run_other_seed_other_batches():

@@ -4,7 +4,12 @@ An op is `Op(name, symbol, forward, vjps)`:
 
 - `forward(*input_values, **params) -> ndarray` computes the value;
 - `vjps[i](g, ans, *input_values, **params)` returns the gradient for input `i`,
-  given `g` (the gradient arriving at the output) and `ans` (the output value).
+  given `g` (the gradient arriving at the output) and `ans` (the output value);
+- optionally `accumulate(buf, g, *input_values, **params)`, for ops whose input
+  gradient is `g` scattered into zeros (a slice, rows): it adds `g` into `buf`, the
+  input's gradient being summed, in place. The sweep then builds one gradient for all
+  the slices of an array instead of a zero array per slice plus the sums
+  (`split`, or an LSTM's gates cut from one stacked pre-activation).
 
 A VJP may return a gradient with the *broadcast* shape; the backward sweep reduces it
 to the input's shape once, centrally (`tape.unbroadcast`), so no VJP repeats that
@@ -25,9 +30,10 @@ from tinytape.tensor import apply
 class Op:
     """A primitive: its name, the symbol drawings show, its forward and its VJPs."""
 
-    __slots__ = ("name", "symbol", "forward", "vjps", "vjp_nth", "hint", "shaped")
+    __slots__ = ("name", "symbol", "forward", "vjps", "vjp_nth", "hint", "shaped", "accumulate")
 
-    def __init__(self, name, symbol, forward, vjps=None, vjp_nth=None, hint="", shaped=False):
+    def __init__(self, name, symbol, forward, vjps=None, vjp_nth=None, hint="", shaped=False,
+                 accumulate=None):
         self.name = name
         self.symbol = symbol
         self.forward = forward
@@ -39,6 +45,9 @@ class Op:
         # shaped=True: every VJP already returns its input's shape (no broadcasting can
         # happen), so the sweep skips the shape check; the tests check the claim per op.
         self.shaped = shaped
+        # A one-input op whose VJP is `g` scattered into zeros of the input's shape may
+        # say so: accumulate(buf, g, x, **params) adds that scatter into `buf` in place.
+        self.accumulate = accumulate
 
     def vjp(self, i, g, ans, values, params):
         """The gradient for input `i` (used by the backward sweep)."""
@@ -288,12 +297,16 @@ def _is_advanced(index):
     return any(isinstance(p, (np.ndarray, list)) for p in parts)
 
 
+def _getitem_accumulate(buf, g, x, index):
+    if _is_advanced(index):
+        np.add.at(buf, index, g)     # repeated indices: their gradients add up
+    else:
+        buf[index] += g              # a basic index never selects an entry twice
+
+
 def _getitem_vjp(g, ans, x, index):
     grad = np.zeros(x.shape, dtype=g.dtype)
-    if _is_advanced(index):
-        np.add.at(grad, index, g)     # repeated indices: their gradients add up
-    else:
-        grad[index] = g
+    _getitem_accumulate(grad, g, x, index)
     return grad
 
 
@@ -319,19 +332,23 @@ def _setitem_vjp_v(g, ans, x, v, index):
     return g[index]
 
 
+def _take_accumulate(buf, g, x, indices):
+    np.add.at(buf, indices, g)       # an embedding row used twice gets both gradients
+
+
 def _take_vjp(g, ans, x, indices):
     grad = np.zeros(x.shape, dtype=g.dtype)
-    np.add.at(grad, indices, g)       # an embedding row used twice gets both gradients
+    _take_accumulate(grad, g, x, indices)
     return grad
 
 
 _INDEX_HINT = "check the index against the array's shape"
 getitem = Op("getitem", "[·]", lambda x, index: x[index], (_getitem_vjp,), hint=_INDEX_HINT,
-             shaped=True)
+             shaped=True, accumulate=_getitem_accumulate)
 setitem = Op("setitem", "[·]=", _setitem_forward, (_setitem_vjp_x, _setitem_vjp_v),
              hint="the assigned value must broadcast to the selected region")
 take = Op("take", "take", lambda x, indices: np.take(x, indices, axis=0), (_take_vjp,), shaped=True,
-          hint="indices must be integers in [0, len(x))")
+          hint="indices must be integers in [0, len(x))", accumulate=_take_accumulate)
 
 # ---------------------------------------------------------------- selection
 

@@ -181,9 +181,10 @@ class Replay:
 
     def _sweep(self, vals, record_args):
         # Tape._sweep's loop over slots instead of keys: the same VJPs in the same order.
-        from tinytape.tape import unbroadcast
+        from tinytape.tape import scatter_buffer, unbroadcast
 
         grads = [None] * len(vals)
+        owned = set()        # slots whose gradient so far is a buffer this sweep made
         target = vals[self._target_slot]
         grads[self._target_slot] = np.ones(np.shape(target), dtype=self._target_dtype)
         for out, op, params, index, steps in self._backward:
@@ -192,6 +193,13 @@ class Replay:
                 continue
             grads[out] = None
             ans, args = vals[out], record_args[index]
+            if op.accumulate is not None:    # a slice: added in place, as Tape._sweep does
+                slot = steps[0][2]
+                buf = scatter_buffer(grads[slot], slot in owned, args[0].shape, g)
+                op.accumulate(buf, g, *args, **params)
+                grads[slot] = buf
+                owned.add(slot)
+                continue
             for i, fixed, slot, shape in steps:
                 gi = fixed(g, ans, *args) if fixed is not None else op.vjp(i, g, ans, args, params)
                 if shape is not None and gi.shape != shape:

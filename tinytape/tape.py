@@ -64,6 +64,18 @@ def unbroadcast(g, shape):
     return g
 
 
+def scatter_buffer(prev, owned, shape, g):
+    """The array an `accumulate` op (a slice, rows) adds its gradient `g` into, in place:
+    the gradient summed so far when this sweep made it (`owned`: nobody else holds it),
+    otherwise a fresh one (zeros, or a copy of `prev`, which may be shared or read-only)."""
+    if prev is None:
+        return np.zeros(shape, dtype=g.dtype)
+    dtype = prev.dtype if prev.dtype == g.dtype else np.result_type(prev.dtype, g.dtype)
+    if owned and type(prev) is np.ndarray and prev.dtype == dtype:
+        return prev
+    return np.array(prev, dtype=dtype)
+
+
 class Tape:
     """Records ops on tracked tensors; `gradient` sweeps the records backward.
 
@@ -268,6 +280,7 @@ class Tape:
         bookkeeping = retain_all or not wanted.issubset(self.leaves)
         every_tracked_value = reach is self._tracked
         pop = grads.pop
+        owned = set()        # keys whose gradient so far is a buffer this sweep made
         for op, inputs, values, out_key, ans, params, _, _, grad_inputs in reversed(records):
             g = pop(out_key, None)
             if g is None:
@@ -277,6 +290,14 @@ class Tape:
                     kept[out_key] = g
                 if retained is not None:
                     retained[out_key] = g
+            if op.accumulate is not None:    # a slice or rows of its one input
+                k = inputs[0]
+                if every_tracked_value or k in reach:
+                    buf = scatter_buffer(grads.get(k), k in owned, values[0].shape, g)
+                    op.accumulate(buf, g, *values, **params)
+                    grads[k] = buf
+                    owned.add(k)
+                continue
             vjps, shaped = op.vjps, op.shaped
             for i in grad_inputs:
                 k = inputs[i]
@@ -290,6 +311,7 @@ class Tape:
                     gi = unbroadcast(gi, values[i].shape)
                 prev = grads.get(k)
                 grads[k] = gi if prev is None else prev + gi   # a new array: never in place
+                # (an owned buffer may become `prev + gi`: a new array, so still owned)
         # What is left in `grads` are the leaves' gradients.
         for k, g in grads.items():
             if retained is not None:
