@@ -8,8 +8,11 @@ pinned to 1 thread before they start):
 
     hand BPTT        cells.<kind>.loss_and_grads(method="bptt")
     tape             cells.<kind>.loss_and_grads(method="tape"): recorded every call
-    tape replayed    cells.record.ReplayedLossAndGrads: recorded once, then the tape's
-                     Wengert list replayed (what cells.train.fit does with method="tape")
+    tape replayed    cells.record.ReplayedLossAndGrads(stacked_gates=False): the same
+                     per-gate graph recorded once, then its Wengert list replayed
+    tape replay stacked  (LSTM) the same with the gates stacked (lstm.step_stacked: one
+                     matmul per step, as the hand forward and Keras run it), replayed:
+                     what cells.train.fit does with method="tape"
     TF eager         keras model + tf.GradientTape, eager
     tf.function      the same step compiled with tf.function
     torch layer      torch.nn.LSTM / torch.nn.GRU + Linear, autograd
@@ -55,6 +58,7 @@ import tinytape  # noqa: E402
 
 N_X, N_H, N_Y, T, M = 1, 78, 1, 12, 64
 KINDS = ("lstm", "gru")
+STACKED = "tape replay stacked"
 
 
 def problem(kind: str, dtype):
@@ -78,12 +82,12 @@ def ours(kind: str, dtype, method: str):
     return step
 
 
-def ours_replayed(kind: str, dtype):
+def ours_replayed(kind: str, dtype, stacked_gates=False):
     """The tape recorded on the first call, replayed on every later one."""
     from cells.record import ReplayedLossAndGrads
 
     cell, params, X, Y = problem(kind, dtype)
-    replayed = ReplayedLossAndGrads(cell, head="seq2one", output="identity")
+    replayed = ReplayedLossAndGrads(cell, head="seq2one", output="identity", stacked_gates=stacked_gates)
     replayed(params, X, Y)                       # the recording; timed calls replay
 
     def step():
@@ -92,10 +96,15 @@ def ours_replayed(kind: str, dtype):
 
 
 def print_replay_check(kind, steps) -> None:
-    """The replay must give what recording gives, bit for bit."""
+    """The replay must give what recording gives, bit for bit; the stacked graph what
+    hand BPTT gives, to rounding."""
     (loss_a, a), (loss_b, b) = steps["tape"](), steps["tape replayed"]()
     same = loss_a == loss_b and all(np.array_equal(a[k], b[k]) for k in a)
     print(f"  check: tape replayed vs tape ({kind}): {'bit-identical' if same else 'DIFFERENT'}")
+    if STACKED in steps:
+        (_, hand), (_, c) = steps["hand BPTT"](), steps[STACKED]()
+        worst = max(np.max(np.abs(c[k] - hand[k])) / max(np.max(np.abs(hand[k])), 1e-300) for k in hand)
+        print(f"  check: {STACKED} vs hand BPTT ({kind}): max relative error {worst:.1e}")
 
 
 # ---------------------------------------------------------------------------------
@@ -301,7 +310,7 @@ def print_table(wall: dict, cpu: dict, dtype_name: str) -> None:
     median_wall = {name: statistics.median(times) for name, times in wall.items()}
     median_cpu = {name: statistics.median(times) for name, times in cpu.items()}
     loop = "torch loop" if "torch loop" in wall else None
-    print(f"  {'method':<17} {'median µs':>10} {'÷ hand':>7} {'÷ torch loop':>13} {'CPU µs':>9} "
+    print(f"  {'method':<19} {'median µs':>10} {'÷ hand':>7} {'÷ torch loop':>13} {'CPU µs':>9} "
           f"{'paired CPU ÷ torch loop [95% CI]':>33}")
     for name in wall:
         vs_loop = f"{median_wall[name] / median_wall[loop]:.2f}" if loop else "-"
@@ -309,10 +318,12 @@ def print_table(wall: dict, cpu: dict, dtype_name: str) -> None:
         if loop and name != loop:
             median, low, high = paired_ratios(cpu, name, loop)
             paired = f"{median:.3f} [{low:.3f}–{high:.3f}]"
-        print(f"  {name:<17} {median_wall[name] * 1e6:>10.0f} {median_wall[name] / median_wall['hand BPTT']:>7.2f} "
+        print(f"  {name:<19} {median_wall[name] * 1e6:>10.0f} {median_wall[name] / median_wall['hand BPTT']:>7.2f} "
               f"{vs_loop:>13} {median_cpu[name] * 1e6:>9.0f} {paired:>33}")
     if loop and dtype_name == "float64":
-        for name, target in (("tape", 0.9), ("tape replayed", 0.9), ("hand BPTT", 0.75)):
+        for name, target in (("tape", 0.9), ("tape replayed", 0.9), (STACKED, 0.9), ("hand BPTT", 0.75)):
+            if name not in cpu:
+                continue
             for loop_name in ("torch loop", "torch loop fused"):
                 median, low, high = paired_ratios(cpu, name, loop_name)
                 verdict = "meets" if high <= target else ("MISSES" if low > target else "borderline")
@@ -371,6 +382,8 @@ def main(argv=None) -> int:
             print(f"\n{kind} {dtype_name}")
             steps = {"hand BPTT": ours(kind, dtype, "bptt"), "tape": ours(kind, dtype, "tape"),
                      "tape replayed": ours_replayed(kind, dtype)}
+            if kind == "lstm":
+                steps[STACKED] = ours_replayed(kind, dtype, stacked_gates=True)
             print_replay_check(kind, steps)
             tf_pair = None if args.no_tf else tensorflow_steps(kind, dtype)
             if tf_pair:

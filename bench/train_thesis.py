@@ -19,6 +19,17 @@ one-off graph tracing in its first epoch, which the wall time includes).
 Everything runs on one thread (BLAS, TensorFlow, PyTorch). Targets (issue 4): hand and
 tape each <= 0.4x Keras's wall time, test MSE <= 1.5e-4.
 
+Two modes. `--mode paired` (the default) trains the contenders side by side: for each
+seed and cell, rounds of `--chunk` epochs (10), each round running the next chunk of
+every contender in a shuffled order (cells.train.fit_epochs; Keras's model.fit resumed
+with initial_epoch; the PyTorch loop). Each contender's 200 epochs are timed epoch by
+epoch (wall and process CPU; Keras's by a callback, so its fit() set-up per chunk is
+left out, in its favour), and each round's ratio to Keras pairs times taken seconds
+apart: a swing in the machine's speed (2.5x within minutes here) cancels in it. It
+prints the 200-epoch totals, their ratio to Keras, and the median of the per-round
+ratios with its 95 % confidence interval, which the verdict reads. `--mode whole` runs
+each contender's whole training alone, one after the other (wall time of the fit call).
+
 PyTorch's GRU applies the reset gate after the recurrent matmul (Keras's reset_after=True,
 our `gru_keras`), so its GRU starts from `gru_keras` weights of the same seed rather than the
 lab GRU's: same size and initialisation scheme, a slightly different cell.
@@ -35,6 +46,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import argparse  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
+import random  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -99,33 +111,127 @@ def torch_model(kind, params, torch):
     return Net()
 
 
-def fit_torch(kind, windows, params, epochs, batch_size, lr, seed):
-    import torch
-    torch.set_num_threads(1)
-    torch.manual_seed(seed)
-    model = torch_model(kind, params, torch)
-    X = torch.from_numpy(np.ascontiguousarray(np.transpose(windows.X_train, (1, 2, 0))))  # (m, T, 1)
-    Y = torch.from_numpy(windows.Y_train.T.copy())                                       # (m, 1)
-    opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.999), eps=1e-8)
-    generator = torch.Generator().manual_seed(seed)
-    m = X.shape[0]
-    start = time.perf_counter()
-    epoch_seconds = []
-    for _ in range(epochs):
-        epoch_start = time.perf_counter()
-        order = torch.randperm(m, generator=generator)
-        for i in range(0, m, batch_size):
-            idx = order[i:i + batch_size]
-            opt.zero_grad()
-            loss = torch.mean((model(X[idx]) - Y[idx]) ** 2)
+class TorchTraining:
+    """The PyTorch contender: our initial weights, torch.optim.Adam, batches by torch.randperm."""
+
+    def __init__(self, kind, windows, params, batch_size, lr, seed):
+        import torch
+        torch.set_num_threads(1)
+        torch.manual_seed(seed)
+        self.torch, self.batch_size = torch, batch_size
+        self.model = torch_model(kind, params, torch)
+        self.X = torch.from_numpy(np.ascontiguousarray(np.transpose(windows.X_train, (1, 2, 0))))  # (m, T, 1)
+        self.Y = torch.from_numpy(windows.Y_train.T.copy())                                       # (m, 1)
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=lr, betas=(0.9, 0.999), eps=1e-8)
+        self.generator = torch.Generator().manual_seed(seed)
+
+    def epoch(self) -> float:
+        """One epoch; its wall seconds."""
+        start = time.perf_counter()
+        X, Y, m = self.X, self.Y, self.X.shape[0]
+        order = self.torch.randperm(m, generator=self.generator)
+        for i in range(0, m, self.batch_size):
+            idx = order[i:i + self.batch_size]
+            self.opt.zero_grad()
+            loss = self.torch.mean((self.model(X[idx]) - Y[idx]) ** 2)
             loss.backward()
-            opt.step()
-        epoch_seconds.append(time.perf_counter() - epoch_start)
-    seconds = time.perf_counter() - start
-    with torch.no_grad():
-        X_test = torch.from_numpy(np.ascontiguousarray(np.transpose(windows.X_test, (1, 2, 0))))
-        Y_hat = model(X_test).numpy().T                                                  # (1, m_test)
-    return seconds, epoch_seconds, Y_hat
+            self.opt.step()
+        return time.perf_counter() - start
+
+    def predict(self, X_lab):
+        with self.torch.no_grad():
+            X = self.torch.from_numpy(np.ascontiguousarray(np.transpose(X_lab, (1, 2, 0))))
+            return self.model(X).numpy().T                                                # (1, m)
+
+
+def fit_torch(kind, windows, params, epochs, batch_size, lr, seed):
+    run = TorchTraining(kind, windows, params, batch_size, lr, seed)
+    start = time.perf_counter()
+    epoch_seconds = [run.epoch() for _ in range(epochs)]
+    return time.perf_counter() - start, epoch_seconds, run.predict(windows.X_test)
+
+
+# ------------------------------------------------------------------ side by side
+
+class Contender:
+    """One contender's training, advanced `chunk` epochs at a time; times per epoch."""
+
+    def __init__(self, kind, method, windows, args, seed):
+        self.kind, self.method, self.windows = kind, method, windows
+        params = train.cell_module(kind).init_params(1, args.n_h, 1, seed=seed)
+        self.wall, self.cpu = [], []
+        if method in ("bptt", "tape"):
+            self.run = train.fit_epochs(kind, windows.X_train, windows.Y_train, args.n_h, method=method,
+                                        epochs=args.epochs, batch_size=64, lr=1e-3, seed=seed,
+                                        params=params, progress=False)
+            self.epochs = iter(self.run)
+            self.advance = self._ours
+        elif method == "keras":
+            self._keras_setup(params, seed)
+            self.advance = self._keras
+        else:
+            torch_params = params if kind == "lstm" else train.cell_module("gru_keras").init_params(
+                1, args.n_h, 1, seed=seed)
+            self.torch = TorchTraining(kind, windows, torch_params, 64, 1e-3, seed)
+            self.advance = self._torch
+
+    def _ours(self, chunk):
+        for _ in range(chunk):
+            start_cpu = time.process_time()
+            next(self.epochs)
+            self.cpu.append(time.process_time() - start_cpu)
+            self.wall.append(self.run.history["seconds"][-1])
+
+    def _keras_setup(self, params, seed):
+        from cells import keras as cells_keras
+        import tensorflow as tf
+        tf.config.threading.set_intra_op_parallelism_threads(1)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+        X = self.windows.X_train
+        self.model, keras = train.keras_model(self.kind, params, X.shape[2], lr=1e-3, seed=seed)
+        self.inputs = cells_keras.to_keras_inputs(X), cells_keras.to_keras_targets(self.windows.Y_train)
+        wall, cpu = self.wall, self.cpu
+
+        class EpochTimer(keras.callbacks.Callback):
+            def on_epoch_begin(self, epoch, logs=None):
+                self.start = time.perf_counter(), time.process_time()
+
+            def on_epoch_end(self, epoch, logs=None):
+                wall.append(time.perf_counter() - self.start[0])
+                cpu.append(time.process_time() - self.start[1])
+
+        self.timer = EpochTimer()
+
+    def _keras(self, chunk):
+        done = len(self.wall)
+        self.model.fit(*self.inputs, batch_size=64, epochs=done + chunk, initial_epoch=done, shuffle=True,
+                       verbose=0, callbacks=[self.timer])
+
+    def _torch(self, chunk):
+        for _ in range(chunk):
+            start_cpu = time.process_time()
+            self.wall.append(self.torch.epoch())
+            self.cpu.append(time.process_time() - start_cpu)
+
+    def test_mse(self):
+        if self.method in ("bptt", "tape"):
+            return test_mse(self.windows, train.predict(self.kind, self.run.params, self.windows.X_test))
+        if self.method == "keras":
+            from cells import keras as cells_keras
+            trained = cells_keras.from_keras_weights(self.kind, self.model.get_weights())
+            return test_mse(self.windows, train.predict(self.kind, trained, self.windows.X_test))
+        return test_mse(self.windows, self.torch.predict(self.windows.X_test))
+
+
+def run_paired(kind, methods, windows, args, seed):
+    """{method: Contender} after args.epochs epochs each, trained in interleaved rounds."""
+    contenders = {method: Contender(kind, method, windows, args, seed) for method in methods}
+    order, shuffler = list(methods), random.Random(seed)
+    for _ in range(args.epochs // args.chunk):
+        shuffler.shuffle(order)
+        for method in order:
+            contenders[method].advance(args.chunk)
+    return contenders
 
 
 # ------------------------------------------------------------------------- the run
@@ -175,6 +281,10 @@ def main(argv=None) -> int:
     parser.add_argument("--n-h", type=int, default=78)
     parser.add_argument("--kinds", default="lstm,gru")
     parser.add_argument("--methods", default="bptt,tape,keras,torch")
+    parser.add_argument("--mode", choices=("paired", "whole"), default="paired",
+                        help="paired: contenders interleaved in rounds of --chunk epochs (default); "
+                             "whole: each training run alone, one after the other")
+    parser.add_argument("--chunk", type=int, default=10, help="epochs per contender per round (paired)")
     parser.add_argument("--json", default=None, help="also write the raw numbers here")
     parser.add_argument("--keep-freed-memory", action="store_true",
                         help="call tinytape.keep_freed_memory() first, for every contender alike (default: "
@@ -189,7 +299,10 @@ def main(argv=None) -> int:
     methods = [m for m in args.methods.split(",") if available(m)]
     kinds = args.kinds.split(",")
     print(f"train_thesis: {args.epochs} epochs, n_h={args.n_h}, m_train={windows.X_train.shape[1]}, "
-          f"seeds {args.seeds}, one thread; python {platform.python_version()}, numpy {np.__version__}")
+          f"seeds {args.seeds}, one thread, mode {args.mode}; python {platform.python_version()}, "
+          f"numpy {np.__version__}, load average {os.getloadavg()[0]:.1f}")
+    if args.mode == "paired":
+        return main_paired(windows, kinds, methods, args)
     results = []
     for seed in args.seeds:
         for kind in kinds:
@@ -205,6 +318,68 @@ def main(argv=None) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n")
     return 0
+
+
+def main_paired(windows, kinds, methods, args) -> int:
+    if args.epochs % args.chunk:
+        print(f"bench/train_thesis.py: --epochs {args.epochs} is not a multiple of --chunk {args.chunk}")
+        return 2
+    rows, rounds = [], {}            # rounds[(kind, method)]: [(wall, cpu, keras wall, keras cpu)]
+    for seed in args.seeds:
+        for kind in kinds:
+            contenders = run_paired(kind, methods, windows, args, seed)
+            for method, c in contenders.items():
+                rows.append(dict(kind=kind, method=method, seed=seed, seconds=sum(c.wall),
+                                 cpu_seconds=sum(c.cpu), test_mse=c.test_mse(), epoch_wall=c.wall,
+                                 epoch_cpu=c.cpu))
+                line = (f"  seed {seed} {kind:<4} {method:<5} {sum(c.wall):7.2f} s wall, {sum(c.cpu):7.2f} s CPU"
+                        f"   test MSE {rows[-1]['test_mse']:.2e}")
+                if "keras" in contenders and method != "keras":
+                    k = contenders["keras"]
+                    line += f"   ÷ Keras: wall {sum(c.wall) / sum(k.wall):.3f}, CPU {sum(c.cpu) / sum(k.cpu):.3f}"
+                    per_round = [(sum(c.wall[i:i + args.chunk]), sum(c.cpu[i:i + args.chunk]),
+                                  sum(k.wall[i:i + args.chunk]), sum(k.cpu[i:i + args.chunk]))
+                                 for i in range(0, args.epochs, args.chunk)]
+                    rounds.setdefault((kind, method), []).extend(per_round)
+                print(line, flush=True)
+    print()
+    print(paired_table(rows, rounds, kinds, methods, args.seeds))
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=2) + "\n")
+    return 0
+
+
+def paired_table(rows, rounds, kinds, methods, seeds) -> str:
+    """Markdown: per cell and method, the 200-epoch totals and their ratio to Keras (median
+    over seeds, and per seed), the median per-round ratio with its 95 % CI, and the verdict
+    on issue 4's target (<= 0.4x Keras) read from that interval."""
+    from cells_step import paired_ratios
+
+    def pick(kind, method, seed):
+        return next(r for r in rows if r["kind"] == kind and r["method"] == method and r["seed"] == seed)
+
+    lines = ["| cell | method | wall s (median over seeds) | ÷ Keras, 200 epochs (per seed) | "
+             "per-round wall ÷ Keras, median [95% CI] | per-round CPU ÷ Keras | target ≤ 0.4 | test MSE per seed |",
+             "|---|---|---:|---|---|---|---|---|"]
+    for kind in kinds:
+        for method in methods:
+            mine = [pick(kind, method, s) for s in seeds]
+            per_seed = ", ".join(f"{r['test_mse']:.1e}" for r in mine)
+            wall = np.median([r["seconds"] for r in mine])
+            if method == "keras" or (kind, method) not in rounds:
+                lines.append(f"| {kind} | {method} | {wall:.1f} | | | | | {per_seed} |")
+                continue
+            ratios = [r["seconds"] / pick(kind, "keras", r["seed"])["seconds"] for r in mine]
+            paired = rounds[(kind, method)]
+            table = {"w": [p[0] for p in paired], "c": [p[1] for p in paired],
+                     "kw": [p[2] for p in paired], "kc": [p[3] for p in paired]}
+            w_med, w_lo, w_hi = paired_ratios(table, "w", "kw")
+            c_med, c_lo, c_hi = paired_ratios(table, "c", "kc")
+            verdict = "meets" if w_hi <= 0.4 else ("MISSES" if w_lo > 0.4 else "borderline")
+            lines.append(f"| {kind} | {method} | {wall:.1f} | {np.median(ratios):.3f} "
+                         f"({', '.join(f'{x:.3f}' for x in ratios)}) | {w_med:.3f} [{w_lo:.3f}–{w_hi:.3f}] | "
+                         f"{c_med:.3f} [{c_lo:.3f}–{c_hi:.3f}] | {verdict} | {per_seed} |")
+    return "\n".join(lines)
 
 
 def summary_table(results, kinds, methods, seeds) -> str:

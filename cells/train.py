@@ -37,7 +37,7 @@ import time
 
 import numpy as np
 
-__all__ = ["Adam", "clip_by_value", "clip_by_global_norm", "global_norm", "fit", "predict",
+__all__ = ["Adam", "clip_by_value", "clip_by_global_norm", "global_norm", "fit", "fit_epochs", "predict",
            "cell_module", "minibatches", "loss_and_grads", "truncated_loss_and_grads"]
 
 
@@ -289,80 +289,118 @@ def fit(kind: str, X, Y, n_h: int, method: str = "bptt", epochs: int = 200, batc
     history: "loss", "loss_keras" (see the module docstring), "grad_norm" (mean global
     norm before clipping), "val_loss" / "val_loss_keras" if validation is given,
     "seconds" (wall time per epoch), and "config".
+    `fit_epochs` takes the same arguments and hands back control after every epoch.
     """
-    if method not in ("bptt", "tape"):
-        raise ValueError(f"fit: method={method!r}; choose 'bptt' (hand-derived) or 'tape'")
-    if epochs < 0:
-        raise ValueError(f"fit: epochs={epochs} must be >= 0")
-    X, Y = np.asarray(X), np.asarray(Y)
-    _check_data(X, Y, head)
-    clip_rule = _parse_clip(clip)
-    if truncate is not None and (isinstance(truncate, bool) or int(truncate) < 1):
-        raise ValueError(f"fit: truncate={truncate!r} must be a positive integer number of steps")
-    mod = cell_module(kind)
-    options = dict(cell_options or {})
-    n_x, m = X.shape[0], X.shape[1]
-    n_y = Y.shape[0]
-    if params is None:
-        params = mod.init_params(n_x, n_h, n_y, scheme=scheme, seed=seed, dtype=X.dtype)
-    else:
-        params = {name: np.array(value, copy=True) for name, value in params.items()}
-    optimiser = Adam(lr, beta1, beta2, eps, epsilon_placement)
-    rng = np.random.default_rng(seed) if shuffle else None
-    mse_like = output != "softmax"
-    history = {"loss": [], "loss_keras": [] if mse_like else None, "grad_norm": [],
-               "seconds": [], "config": dict(kind=kind, method=method, n_h=n_h, epochs=epochs,
-                                             batch_size=batch_size, lr=lr, seed=seed, clip=clip,
-                                             truncate=truncate, head=head, output=output)}
-    if validation is not None:
-        history["val_loss"], history["val_loss_keras"] = [], [] if mse_like else None
+    run = fit_epochs(kind, X, Y, n_h, method=method, epochs=epochs, batch_size=batch_size, lr=lr,
+                     seed=seed, clip=clip, truncate=truncate, progress=progress, head=head,
+                     output=output, params=params, scheme=scheme, beta1=beta1, beta2=beta2, eps=eps,
+                     epsilon_placement=epsilon_placement, shuffle=shuffle, validation=validation,
+                     desc=desc, cell_options=cell_options, stacked_gates=stacked_gates)
+    for _ in run:
+        pass
+    return run.params, run.history
 
-    full_tape = method == "tape" and (truncate is None or truncate >= X.shape[2])
-    if stacked_gates and not full_tape:
-        raise ValueError("fit: stacked_gates=True chooses the graph the full-BPTT tape records; with "
-                         f"method={method!r} and truncate={truncate!r} nothing records it (hand BPTT "
-                         "stacks the gates anyway, truncated windows record the per-gate step)")
-    replayed = None
-    if full_tape:
-        from cells.record import ReplayedLossAndGrads
-        replayed = ReplayedLossAndGrads(mod, head, output, stacked_gates=stacked_gates, **options)
 
-    bar = _progress_bar(epochs, desc or f"{kind} {method}", progress)
-    try:
-        for _ in range(epochs):
-            start = time.perf_counter()
-            total, norms = 0.0, []
-            for idx in minibatches(m, batch_size, rng):
-                if replayed is not None:
-                    loss, grads = replayed(params, X[:, idx], Y[:, idx])
-                else:
-                    loss, grads = loss_and_grads(kind, params, X[:, idx], Y[:, idx], method, head,
-                                                 output, truncate, **options)
-                total += float(loss) * len(idx)
-                grads = {"d" + name: grads["d" + name] for name in params}
-                norms.append(global_norm(grads))
-                if clip_rule is not None:
-                    grads = (clip_by_value(grads, clip_rule[1]) if clip_rule[0] == "value"
-                             else clip_by_global_norm(grads, clip_rule[1])[0])
-                params = optimiser.step(params, grads)
-            epoch_loss = total / m
-            history["loss"].append(epoch_loss)
-            if mse_like:
-                history["loss_keras"].append(_keras_mse(epoch_loss, Y, head))
-            history["grad_norm"].append(float(np.mean(norms)))
-            if validation is not None:
-                val = evaluate(kind, params, *validation, head=head, output=output, **options)
-                history["val_loss"].append(val)
-                if mse_like:
-                    history["val_loss_keras"].append(_keras_mse(val, validation[1], head))
-            history["seconds"].append(time.perf_counter() - start)
+class fit_epochs:
+    """`fit`, one epoch at a time. Iterating runs the next epoch and gives (params,
+    history) after it; `.params` and `.history` hold the latest. The arguments are
+    `fit`'s, checked when it is made.
+
+        run = fit_epochs("lstm", X, Y, n_h=78)
+        for params, history in run:          # e.g. plot history["loss"] as it grows
+            ...
+
+    bench/train_thesis.py interleaves contenders with it, a chunk of epochs each.
+    """
+
+    def __init__(self, kind: str, X, Y, n_h: int, method: str = "bptt", epochs: int = 200,
+                 batch_size: int = 64, lr: float = 1e-3, seed: int = 0, clip=None,
+                 truncate: int | None = None, progress: bool = True, head: str = "seq2one",
+                 output: str = "identity", params: dict | None = None, scheme: str = "glorot_normal",
+                 beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
+                 epsilon_placement: str = "thesis", shuffle: bool = True, validation=None,
+                 desc: str | None = None, cell_options: dict | None = None,
+                 stacked_gates: bool | None = None):
+        if method not in ("bptt", "tape"):
+            raise ValueError(f"fit: method={method!r}; choose 'bptt' (hand-derived) or 'tape'")
+        if epochs < 0:
+            raise ValueError(f"fit: epochs={epochs} must be >= 0")
+        X, Y = np.asarray(X), np.asarray(Y)
+        _check_data(X, Y, head)
+        clip_rule = _parse_clip(clip)
+        if truncate is not None and (isinstance(truncate, bool) or int(truncate) < 1):
+            raise ValueError(f"fit: truncate={truncate!r} must be a positive integer number of steps")
+        mod = cell_module(kind)
+        options = dict(cell_options or {})
+        n_x, n_y = X.shape[0], Y.shape[0]
+        if params is None:
+            params = mod.init_params(n_x, n_h, n_y, scheme=scheme, seed=seed, dtype=X.dtype)
+        else:
+            params = {name: np.array(value, copy=True) for name, value in params.items()}
+        mse_like = output != "softmax"
+        history = {"loss": [], "loss_keras": [] if mse_like else None, "grad_norm": [],
+                   "seconds": [], "config": dict(kind=kind, method=method, n_h=n_h, epochs=epochs,
+                                                 batch_size=batch_size, lr=lr, seed=seed, clip=clip,
+                                                 truncate=truncate, head=head, output=output)}
+        if validation is not None:
+            history["val_loss"], history["val_loss_keras"] = [], [] if mse_like else None
+        full_tape = method == "tape" and (truncate is None or truncate >= X.shape[2])
+        if stacked_gates and not full_tape:
+            raise ValueError("fit: stacked_gates=True chooses the graph the full-BPTT tape records; with "
+                             f"method={method!r} and truncate={truncate!r} nothing records it (hand BPTT "
+                             "stacks the gates anyway, truncated windows record the per-gate step)")
+        if full_tape:
+            from cells.record import ReplayedLossAndGrads
+            batch_grads = ReplayedLossAndGrads(mod, head, output, stacked_gates=stacked_gates, **options)
+        else:
+            def batch_grads(params, X, Y):
+                return loss_and_grads(kind, params, X, Y, method, head, output, truncate, **options)
+        self.params, self.history = params, history
+        self._epochs = self._run(X, Y, epochs, batch_size, batch_grads, clip_rule,
+                                 Adam(lr, beta1, beta2, eps, epsilon_placement),
+                                 np.random.default_rng(seed) if shuffle else None,
+                                 validation, dict(head=head, output=output, **options),
+                                 _progress_bar(epochs, desc or f"{kind} {method}", progress))
+
+    def __iter__(self):
+        return self._epochs
+
+    def _run(self, X, Y, epochs, batch_size, batch_grads, clip_rule, optimiser, rng, validation,
+             evaluate_options, bar):
+        kind, head = self.history["config"]["kind"], self.history["config"]["head"]
+        params, history, m = self.params, self.history, X.shape[1]
+        try:
+            for _ in range(epochs):
+                start = time.perf_counter()
+                total, norms = 0.0, []
+                for idx in minibatches(m, batch_size, rng):
+                    loss, grads = batch_grads(params, X[:, idx], Y[:, idx])
+                    total += float(loss) * len(idx)
+                    grads = {"d" + name: grads["d" + name] for name in params}
+                    norms.append(global_norm(grads))
+                    if clip_rule is not None:
+                        grads = (clip_by_value(grads, clip_rule[1]) if clip_rule[0] == "value"
+                                 else clip_by_global_norm(grads, clip_rule[1])[0])
+                    params = optimiser.step(params, grads)
+                self.params = params
+                epoch_loss = total / m
+                history["loss"].append(epoch_loss)
+                if history["loss_keras"] is not None:
+                    history["loss_keras"].append(_keras_mse(epoch_loss, Y, head))
+                history["grad_norm"].append(float(np.mean(norms)))
+                if validation is not None:
+                    val = evaluate(kind, params, *validation, **evaluate_options)
+                    history["val_loss"].append(val)
+                    if history["val_loss_keras"] is not None:
+                        history["val_loss_keras"].append(_keras_mse(val, validation[1], head))
+                history["seconds"].append(time.perf_counter() - start)
+                if bar is not None:
+                    bar.set_postfix_str(f"loss {epoch_loss:.5f}", refresh=False)
+                    bar.update(1)
+                yield params, history
+        finally:
             if bar is not None:
-                bar.set_postfix_str(f"loss {epoch_loss:.5f}", refresh=False)
-                bar.update(1)
-    finally:
-        if bar is not None:
-            bar.close()
-    return params, history
+                bar.close()
 
 
 def _keras_mse(loss_half: float, Y, head: str) -> float:
@@ -400,6 +438,23 @@ def evaluate(kind: str, params: dict, X, Y, head: str = "seq2one", output: str =
 # The Keras twin (TensorFlow optional: pip install tinytape[tf])
 # ----------------------------------------------------------------------------------
 
+def keras_model(kind: str, params: dict, T_x: int, lr: float = 1e-3, seed: int = 0,
+                beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8, head: str = "seq2one",
+                output: str = "identity"):
+    """(model, keras): `fit_keras`'s compiled float64 model, starting from the lab weights
+    `params`, with Keras's global random seed set to `seed`."""
+    from cells import keras as cells_keras
+    _, keras = cells_keras._import_tf()
+    if output == "softmax":
+        raise ValueError("fit_keras: the softmax head is not wired here; use fit(..., method='tape')")
+    keras.utils.set_random_seed(seed)
+    model = cells_keras.build_model(kind, params, T_x, head=head, output=output, dtype="float64")
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=lr, beta_1=beta1, beta_2=beta2,
+                                                  epsilon=eps),
+                  loss="mse")
+    return model, keras
+
+
 def fit_keras(kind: str, X, Y, params: dict, epochs: int = 200, batch_size: int = 64,
               lr: float = 1e-3, seed: int = 0, beta1: float = 0.9, beta2: float = 0.999,
               eps: float = 1e-8, head: str = "seq2one", output: str = "identity",
@@ -413,16 +468,9 @@ def fit_keras(kind: str, X, Y, params: dict, epochs: int = 200, batch_size: int 
     with the same keys as `fit`'s history ("loss" in the thesis's 1/(2m) convention).
     """
     from cells import keras as cells_keras
-    _, keras = cells_keras._import_tf()
-    if output == "softmax":
-        raise ValueError("fit_keras: the softmax head is not wired here; use fit(..., method='tape')")
     X, Y = np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64)
     _check_data(X, Y, head)
-    keras.utils.set_random_seed(seed)
-    model = cells_keras.build_model(kind, params, X.shape[2], head=head, output=output, dtype="float64")
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=lr, beta_1=beta1, beta_2=beta2,
-                                                  epsilon=eps),
-                  loss="mse")
+    model, keras = keras_model(kind, params, X.shape[2], lr, seed, beta1, beta2, eps, head, output)
     epoch_seconds = []
 
     class _EpochTimer(keras.callbacks.Callback):

@@ -259,6 +259,24 @@ def test_stacked_gates_where_nothing_records_them_is_a_clear_error():
         fit("gru", X, Y, n_h=3, epochs=1, method="tape", progress=False, stacked_gates=True)
 
 
+def test_fit_epochs_runs_fit_one_epoch_at_a_time():
+    X, Y = _sine_problem(m=20)
+    whole, whole_hist = fit("lstm", X, Y, n_h=3, epochs=4, batch_size=8, seed=3, progress=False,
+                            method="tape")
+    run = train.fit_epochs("lstm", X, Y, n_h=3, epochs=4, batch_size=8, seed=3, progress=False,
+                           method="tape")
+    seen = []
+    for params, history in run:
+        seen.append(len(history["loss"]))
+        assert params is run.params and history is run.history
+    assert seen == [1, 2, 3, 4]
+    for k in whole:
+        np.testing.assert_array_equal(run.params[k], whole[k])
+    assert run.history["loss"] == whole_hist["loss"]
+    with pytest.raises(ValueError, match=r"method='sgd'"):     # checked when made, not when run
+        train.fit_epochs("lstm", X, Y, n_h=3, method="sgd")
+
+
 def test_same_seed_same_run_other_seed_other_batches():
     X, Y = _sine_problem(m=20)
     a, _ = fit("rnn", X, Y, n_h=3, epochs=2, batch_size=5, seed=1, progress=False)
