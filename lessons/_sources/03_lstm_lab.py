@@ -315,6 +315,26 @@ _, hist_tape = train.fit("lstm", X_train, Y_train, n_h=n_h, epochs=epochs, metho
 print("final loss, hand BPTT:", hist_bptt["loss"][-1], "  tape:", hist_tape["loss"][-1])
 
 # %% [markdown]
+# One detail of that call: for training, the tape records the LSTM with its **gates stacked**,
+# as Keras stores them (`cells.lstm.step_stacked`). The four $W_\ell$ and $b_\ell$ become one
+# matrix $[W_f\ b_f;\ W_u\ b_u;\ W_o\ b_o;\ W_c\ b_c]$, one matmul with $[h; x; 1]$ gives all four
+# pre-activations, one sigmoid the three gates, and each gate is a slice. It is the same function
+# as the per-gate equations (4-20)–(4-24), so the tape must give the same gradients. It does, with
+# fewer and larger operations per step: that is all "fast" means here.
+
+# %%
+from cells import record
+
+X_small, Y_small = X_train[:, :8, :5], Y_train[:, :8]
+p_small = lstm.init_params(1, 4, 1, seed=1)
+per_gate, loss_a, tensors_a = record.record("lstm", p_small, X_small, Y_small)
+stacked, loss_b, tensors_b = record.record("lstm", p_small, X_small, Y_small, stacked_gates=True)
+grads_a, grads_b = per_gate.gradient(loss_a, tensors_a), stacked.gradient(loss_b, tensors_b)
+for name, tape in (("per gate", per_gate), ("stacked", stacked)):
+    print(f"{name:9s} records in step 2: {sum(r.scope == 'lstm/t=2' for r in tape.records)}")
+print("largest gradient difference:", max(np.max(np.abs(grads_a[k] - grads_b[k])) for k in p_small))
+
+# %% [markdown]
 # ## 8. Find the slip with the tape
 #
 # The thesis's (4-34) defines $\partial L/\partial c^{\langle t\rangle}$ **including** the path through
