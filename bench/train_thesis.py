@@ -355,54 +355,55 @@ def paired_table(rows, rounds, kinds, methods, seeds) -> str:
     on issue 4's target (<= 0.4x Keras) read from that interval."""
     from cells_step import paired_ratios
 
-    def pick(kind, method, seed):
-        return next(r for r in rows if r["kind"] == kind and r["method"] == method and r["seed"] == seed)
-
     lines = ["| cell | method | wall s (median over seeds) | ÷ Keras, 200 epochs (per seed) | "
              "per-round wall ÷ Keras, median [95% CI] | per-round CPU ÷ Keras | target ≤ 0.4 | test MSE per seed |",
              "|---|---|---:|---|---|---|---|---|"]
+    for kind, method, mine, per_seed in contenders_rows(rows, kinds, methods, seeds):
+        wall = np.median([r["seconds"] for r in mine])
+        if method == "keras" or (kind, method) not in rounds:
+            lines.append(f"| {kind} | {method} | {wall:.1f} | | | | | {per_seed} |")
+            continue
+        ratios = [r["seconds"] / pick(rows, kind, "keras", r["seed"])["seconds"] for r in mine]
+        paired = rounds[(kind, method)]
+        table = {"w": [p[0] for p in paired], "c": [p[1] for p in paired],
+                 "kw": [p[2] for p in paired], "kc": [p[3] for p in paired]}
+        w_med, w_lo, w_hi = paired_ratios(table, "w", "kw")
+        c_med, c_lo, c_hi = paired_ratios(table, "c", "kc")
+        verdict = "meets" if w_hi <= 0.4 else ("MISSES" if w_lo > 0.4 else "borderline")
+        lines.append(f"| {kind} | {method} | {wall:.1f} | {np.median(ratios):.3f} "
+                     f"({', '.join(f'{x:.3f}' for x in ratios)}) | {w_med:.3f} [{w_lo:.3f}–{w_hi:.3f}] | "
+                     f"{c_med:.3f} [{c_lo:.3f}–{c_hi:.3f}] | {verdict} | {per_seed} |")
+    return "\n".join(lines)
+
+
+def pick(rows, kind, method, seed):
+    """The row of one contender's run."""
+    return next(r for r in rows if r["kind"] == kind and r["method"] == method and r["seed"] == seed)
+
+
+def contenders_rows(rows, kinds, methods, seeds):
+    """(kind, method, its rows over the seeds, their test MSE as text), table line by line."""
     for kind in kinds:
         for method in methods:
-            mine = [pick(kind, method, s) for s in seeds]
-            per_seed = ", ".join(f"{r['test_mse']:.1e}" for r in mine)
-            wall = np.median([r["seconds"] for r in mine])
-            if method == "keras" or (kind, method) not in rounds:
-                lines.append(f"| {kind} | {method} | {wall:.1f} | | | | | {per_seed} |")
-                continue
-            ratios = [r["seconds"] / pick(kind, "keras", r["seed"])["seconds"] for r in mine]
-            paired = rounds[(kind, method)]
-            table = {"w": [p[0] for p in paired], "c": [p[1] for p in paired],
-                     "kw": [p[2] for p in paired], "kc": [p[3] for p in paired]}
-            w_med, w_lo, w_hi = paired_ratios(table, "w", "kw")
-            c_med, c_lo, c_hi = paired_ratios(table, "c", "kc")
-            verdict = "meets" if w_hi <= 0.4 else ("MISSES" if w_lo > 0.4 else "borderline")
-            lines.append(f"| {kind} | {method} | {wall:.1f} | {np.median(ratios):.3f} "
-                         f"({', '.join(f'{x:.3f}' for x in ratios)}) | {w_med:.3f} [{w_lo:.3f}–{w_hi:.3f}] | "
-                         f"{c_med:.3f} [{c_lo:.3f}–{c_hi:.3f}] | {verdict} | {per_seed} |")
-    return "\n".join(lines)
+            mine = [pick(rows, kind, method, s) for s in seeds]
+            yield kind, method, mine, ", ".join(f"{r['test_mse']:.1e}" for r in mine)
 
 
 def summary_table(results, kinds, methods, seeds) -> str:
     """Markdown: median seconds, median ratio to Keras (same seed), test MSE per seed and median."""
-    def pick(kind, method, seed):
-        return next(r for r in results if r["kind"] == kind and r["method"] == method and r["seed"] == seed)
-
     def ratio(rows, key):
         if "keras" not in methods:
             return float("nan")
-        return np.median([r[key] / pick(r["kind"], "keras", r["seed"])[key] for r in rows])
+        return np.median([r[key] / pick(results, r["kind"], "keras", r["seed"])[key] for r in rows])
 
     lines = ["| cell | method | wall time, s (median over seeds) | ratio to Keras | "
              "median epoch x epochs, s | ratio to Keras | test MSE per seed | median test MSE |",
              "|---|---|---|---|---|---|---|---|"]
-    for kind in kinds:
-        for method in methods:
-            rows = [pick(kind, method, s) for s in seeds]
-            per_seed = ", ".join(f"{r['test_mse']:.1e}" for r in rows)
-            lines.append(f"| {kind} | {method} | {np.median([r['seconds'] for r in rows]):.1f} | "
-                         f"{ratio(rows, 'seconds'):.2f}x | {np.median([r['steady_seconds'] for r in rows]):.1f} | "
-                         f"{ratio(rows, 'steady_seconds'):.2f}x | {per_seed} | "
-                         f"{np.median([r['test_mse'] for r in rows]):.1e} |")
+    for kind, method, rows, per_seed in contenders_rows(results, kinds, methods, seeds):
+        lines.append(f"| {kind} | {method} | {np.median([r['seconds'] for r in rows]):.1f} | "
+                     f"{ratio(rows, 'seconds'):.2f}x | {np.median([r['steady_seconds'] for r in rows]):.1f} | "
+                     f"{ratio(rows, 'steady_seconds'):.2f}x | {per_seed} | "
+                     f"{np.median([r['test_mse'] for r in rows]):.1e} |")
     return "\n".join(lines)
 
 
