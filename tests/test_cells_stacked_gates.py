@@ -84,3 +84,7 @@ def test_the_stacked_tape_draws_clustered_by_step():
     for cluster in ("weights", "step 1", "step 2"):
         assert f'label="{cluster}"' in source, cluster
     assert "W_stacked" in source
+    # cell level: one box per step, and one for the stacking, named by what it makes
+    cell = draw(tape, level="cell").source
+    assert "label=<weights: W_stacked>" in cell
+    assert cell.count("<B>LSTM</B><BR/>t = ") == 2

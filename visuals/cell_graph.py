@@ -117,6 +117,10 @@ def group_label(group: Group, view, lang: str) -> Html:
         symbol = split_name(name)[0]
         if symbol in _OUTPUT_NAMES:
             return Html(html_escape(caption(_OUTPUT_NAMES[symbol], lang)))
+        # a named value made outside the steps, e.g. the LSTM's stacked weights
+        # (scope "lstm/weights", value "W_stacked"): say what the group makes
+        scope = group.kind.rsplit("/", 1)[-1]
+        return Html(html_escape(f"{scope}: {name}" if scope else name))
     symbols = [getattr(r.op, "symbol", None) or r.op.name for r in group.records]
     text = " ".join(symbols[:4]) + (" …" if len(symbols) > 4 else "")
     return Html(html_escape(text))
