@@ -137,6 +137,14 @@ def stacked_gate_weights(params: dict, gates) -> np.ndarray:
     )
 
 
+def truncation_windows(head: str, T_x: int, k: int) -> list:
+    """Truncated BPTT's windows of steps, [(start, stop)] 0-based, stop exclusive:
+    seq2one the last k steps; seq2seq chunks of k from the start (the last may be shorter)."""
+    if head == "seq2one":
+        return [(T_x - k, T_x)]
+    return [(t, min(t + k, T_x)) for t in range(0, T_x, k)]
+
+
 def inputs_with_ones(x: np.ndarray, n_h: int) -> np.ndarray:
     """(T_x, n_h+n_x+1, m): for each step t the column [h; x_t; 1] of a
     `stacked_gate_weights` matmul, its x_t rows and row of ones filled in, its n_h

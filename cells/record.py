@@ -47,9 +47,10 @@ def record(kind, params, X, Y, head="seq2one", output="identity", persistent=Tru
 
 
 def record_module(module, params, X, Y, head="seq2one", output="identity", persistent=True,
-                  trace=True, stacked_gates=False, **cell_kwargs):
+                  trace=True, stacked_gates=False, cut_before=(), **cell_kwargs):
     """`record` for a cell module object rather than its name. trace=False skips the
-    file:line of each record (loss_and_grads does: nothing will draw that tape)."""
+    file:line of each record (loss_and_grads does: nothing will draw that tape).
+    cut_before: see `taped_forward` (truncated BPTT)."""
     fn = f"cells.record({module.KIND!r})"
     X = _common.check_call(module, fn, params, X, head, output, cell_kwargs)
     n_y = module.sizes(params)[2]
@@ -58,7 +59,7 @@ def record_module(module, params, X, Y, head="seq2one", output="identity", persi
     with tt.Tape(persistent=persistent, trace=trace) as tape:
         tensors = _watched_params(tape, params)
         loss = taped_loss(module, tensors, X, Y, head, output, stacked_gates=stacked_gates,
-                          **cell_kwargs)
+                          cut_before=cut_before, **cell_kwargs)
     return tape, loss, tensors
 
 
@@ -86,19 +87,28 @@ class ReplayedLossAndGrads:
     step, as the hand forward and Keras run them) rather than the per-gate `step` that
     loss_and_grads and the drawings record. None (the default) stacks where the cell
     has a `step_stacked` (the LSTM). The two programs are the same function; their
-    gradients agree to rounding (tests/test_cells_stacked.py), and the stacked one
+    gradients agree to rounding (tests/test_cells_stacked_gates.py), and the stacked one
     sweeps 14 records per step instead of 18, in larger NumPy calls.
+
+    truncate=k: truncated BPTT (cells.train.truncated_loss_and_grads): the state entering
+    each window of k steps passes through tinytape.stop_gradient, so the same recorded
+    forward differentiates only back to the window's start.
     """
 
-    def __init__(self, module, head="seq2one", output="identity", stacked_gates=None, **cell_kwargs):
+    def __init__(self, module, head="seq2one", output="identity", stacked_gates=None, truncate=None,
+                 **cell_kwargs):
         if stacked_gates is None:
             stacked_gates = hasattr(module, "step_stacked")
         elif stacked_gates and not hasattr(module, "step_stacked"):
             raise ValueError(f"ReplayedLossAndGrads: the {module.KIND} cell has no step_stacked; "
                              "use stacked_gates=False (or None)")
-        self.stacked_gates = stacked_gates
+        if truncate is not None and (isinstance(truncate, bool) or not isinstance(truncate, (int, np.integer))
+                                     or truncate < 1):
+            raise ValueError(f"ReplayedLossAndGrads: truncate={truncate!r} must be a positive integer "
+                             "number of steps, or None")
+        self.stacked_gates, self.truncate = stacked_gates, truncate
         self.module, self.head, self.output, self.cell_kwargs = module, head, output, cell_kwargs
-        self._replays = {}          # (X shape, Y shape, dtype) -> (replay, params, xs, y)
+        self._replays = {}          # (X shape, Y shape, dtype, param shapes) -> (replay, params, xs, y)
 
     def __call__(self, params, X, Y):
         module = self.module
@@ -126,13 +136,23 @@ class ReplayedLossAndGrads:
             # an input of the replay, so a leaf (every op reading it recorded), not a source
             y = tt.Tensor(Y, name="y", requires_grad=True)
             loss = taped_loss(self.module, tensors, xs, y, self.head, self.output,
-                              stacked_gates=self.stacked_gates, **self.cell_kwargs)
+                              stacked_gates=self.stacked_gates,
+                              cut_before=truncation_cuts(self.head, X.shape[2], self.truncate),
+                              **self.cell_kwargs)
         grads = tape.gradient(loss, tensors)
         self._replays[shapes] = (tape.replayer(loss, tensors, inputs=xs + [y]), tensors, xs, y)
         return float(np.asarray(loss)), {"d" + k: np.asarray(grads[k]) for k in params}
 
 
-def taped_forward(module, params, X, stacked_gates=False, **cell_kwargs) -> list:
+def truncation_cuts(head, T_x, k) -> tuple:
+    """The steps (1-based) whose entering state truncated BPTT with windows of k steps
+    treats as a constant (see cells.train.truncated_loss_and_grads); () for full BPTT."""
+    if k is None or k >= T_x:
+        return ()
+    return tuple(start + 1 for start, _ in _common.truncation_windows(head, T_x, k) if start > 0)
+
+
+def taped_forward(module, params, X, stacked_gates=False, cut_before=(), **cell_kwargs) -> list:
     """The states h_1 … h_T as Tensors, one `module.step` per time step, each under
     the scope "<kind>/t=<t>" and with its values named (see the module docstring).
 
@@ -144,6 +164,8 @@ def taped_forward(module, params, X, stacked_gates=False, **cell_kwargs) -> list
     stacked_gates=True runs `module.step_stacked` instead (cells that have one: the LSTM).
     Its weights are stacked once, under the scope "<kind>/weights" and named
     "W_stacked"; each step is then one matmul, a sigmoid for three gates and slices.
+    cut_before: steps t (1-based) whose entering state goes through tinytape.stop_gradient
+    (truncated BPTT: no gradient flows back past it).
     """
     if stacked_gates:
         if not hasattr(module, "step_stacked"):
@@ -177,6 +199,8 @@ def taped_forward(module, params, X, stacked_gates=False, **cell_kwargs) -> list
         with tt.scope(f"{module.KIND}/t={t}"):
             if isinstance(xt, tt.Tensor) and xt.name is None:
                 xt.name = f"x<{t}>"  # (n_x, m)
+            if t in cut_before:
+                state = tuple(tt.stop_gradient(value) for value in state)
             *state, parts = step(xt, *state)
             for field, label in module.NAMES.items():
                 _name(getattr(parts, field), f"{label}<{t}>")
@@ -187,9 +211,10 @@ def taped_forward(module, params, X, stacked_gates=False, **cell_kwargs) -> list
 
 
 def taped_loss(module, params, X, Y, head="seq2one", output="identity", stacked_gates=False,
-               **cell_kwargs):
+               cut_before=(), **cell_kwargs):
     """The loss Tensor of the whole sequence, recorded on the active tape(s)."""
-    hs = taped_forward(module, params, X, stacked_gates=stacked_gates, **cell_kwargs)
+    hs = taped_forward(module, params, X, stacked_gates=stacked_gates, cut_before=cut_before,
+                       **cell_kwargs)
     with tt.scope("head"):
         return head_loss(params, hs, Y, head, output)
 

@@ -7,10 +7,11 @@ One entry point for the experiment, the lessons and the benchmarks:
 
 X (n_x, m, T_x) and Y (n_y, m) are the lab's shapes (CONVENTIONS). The gradients come
 from the cell module's `loss_and_grads` (hand BPTT or the tape); this file only
-orders the mini-batches, clips, and applies Adam. With method="tape" (full BPTT) each
-batch shape is recorded on the tape once and the recording replayed for the other
-batches (cells.record.ReplayedLossAndGrads): the same gradients, bit for bit, without
-re-recording one Wengert list 800 times in the thesis's run. The LSTM is recorded with
+orders the mini-batches, clips, and applies Adam. With method="tape" each batch shape
+is recorded on the tape once and the recording replayed for the other batches
+(cells.record.ReplayedLossAndGrads; with truncate=k, the state entering each window goes
+through tinytape.stop_gradient): the same gradients, bit for bit, without re-recording
+one Wengert list 800 times in the thesis's run. The LSTM is recorded with
 its gates stacked (lstm.step_stacked: one matmul per step for the four gates, as the
 hand forward and Keras run it; stacked_gates=False records the per-gate graph that
 loss_and_grads and the drawings use). Both graphs are the same function, so the
@@ -188,7 +189,8 @@ def truncated_loss_and_grads(kind: str, params: dict, X, Y, k: int, method: str 
     With k >= T_x this is full BPTT.
 
     method="bptt": the module's hand `backward` run over each window's caches.
-    method="tape": each window recorded on one tape, starting from its (constant) state.
+    method="tape": the whole forward recorded on one tape, the state entering each window
+    passed through tinytape.stop_gradient (no hand code involved).
     """
     if head not in ("seq2one", "seq2seq"):
         raise ValueError(f"truncated BPTT: head={head!r}; choose 'seq2one' or 'seq2seq'")
@@ -201,12 +203,16 @@ def truncated_loss_and_grads(kind: str, params: dict, X, Y, k: int, method: str 
     T_x = X.shape[2]
     if k >= T_x:
         return mod.loss_and_grads(params, X, Y, method=method, head=head, output=output, **cell_kwargs)
-    from cells import _common
-    windows = [(T_x - k, T_x)] if head == "seq2one" else [(t, min(t + k, T_x)) for t in range(0, T_x, k)]
+    from cells import _common, record
+    if method == "tape":      # the whole forward on the tape, the state cut at each window
+        tape, loss, tensors = record.record_module(
+            mod, params, X, Y, head, output, persistent=False, trace=False,
+            cut_before=record.truncation_cuts(head, T_x, k), **cell_kwargs)
+        grads = tape.gradient(loss, tensors)
+        return float(np.asarray(loss)), {"d" + name: np.asarray(grads[name]) for name in params}
+    windows = _common.truncation_windows(head, T_x, k)
     out = mod.forward(X, None, params, **cell_kwargs)
     states, caches = out[:-1], out[-1]                            # (H, [C]) each (n_h, m, T_x)
-    if method == "tape":
-        return _taped_windows(mod, params, X, np.asarray(Y), windows, head, output, states, cell_kwargs)
     loss, dH, head_grads = _common.head_loss_and_backward(params, states[0], Y, head, output)
     windows_grads = [mod.backward(dH[:, :, start:stop], caches[start:stop]) for start, stop in windows]
     grads = {}
@@ -214,30 +220,6 @@ def truncated_loss_and_grads(kind: str, params: dict, X, Y, k: int, method: str 
         key = "d" + name
         grads[key] = head_grads[key] if key in head_grads else sum(g[key] for g in windows_grads)
     return float(loss), grads
-
-
-def _taped_windows(mod, params, X, Y, windows, head, output, states, cell_kwargs):
-    """Record each window's steps from its constant starting state (the forward's values,
-    zeros before step 1), then the head and the loss; sweep back."""
-    import tinytape as tt
-    from cells import record
-    with tt.Tape() as tape:
-        tensors = {name: tt.Tensor(value, name=name) for name, value in params.items()}
-        for tensor in tensors.values():
-            tape.watch(tensor)
-        hs = []
-        for start, stop in windows:
-            # arrays, not Tensors: constants on the tape, so no gradient flows past them
-            state = tuple(S[:, :, start - 1] if start > 0 else np.zeros_like(S[:, :, 0]) for S in states)
-            for t in range(start, stop):
-                with tt.scope(f"{mod.KIND}/t={t + 1}"):
-                    *state, _ = mod.step(tt.Tensor(X[:, :, t], name=f"x{t + 1}"), *state, tensors,
-                                         **cell_kwargs)
-                hs.append(state[0])
-        with tt.scope("head"):
-            loss = record.head_loss(tensors, hs, Y, head, output)
-    grads = tape.gradient(loss, tensors)
-    return float(np.asarray(loss)), {"d" + name: np.asarray(grads[name]) for name in params}
 
 
 # ----------------------------------------------------------------------------------
@@ -283,9 +265,9 @@ def fit(kind: str, X, Y, n_h: int, method: str = "bptt", epochs: int = 200, batc
     truncate: None for full BPTT, or k (see `truncated_loss_and_grads`).
     validation: optional (X_val, Y_val); its loss is recorded after each epoch.
     cell_options: the cell's keyword options, e.g. {"activation": "relu"} for the RNN.
-    stacked_gates: method="tape" with full BPTT only: record the gates stacked into one
-    matmul per step (cells.record.ReplayedLossAndGrads); None does where the cell can
-    (the LSTM), False records the per-gate `step`.
+    stacked_gates: method="tape" only: record the gates stacked into one matmul per step
+    (cells.record.ReplayedLossAndGrads); None does where the cell can (the LSTM), False
+    records the per-gate `step`.
     history: "loss", "loss_keras" (see the module docstring), "grad_norm" (mean global
     norm before clipping), "val_loss" / "val_loss_keras" if validation is given,
     "seconds" (wall time per epoch), and "config".
@@ -344,14 +326,13 @@ class fit_epochs:
                                                  truncate=truncate, head=head, output=output)}
         if validation is not None:
             history["val_loss"], history["val_loss_keras"] = [], [] if mse_like else None
-        full_tape = method == "tape" and (truncate is None or truncate >= X.shape[2])
-        if stacked_gates and not full_tape:
-            raise ValueError("fit: stacked_gates=True chooses the graph the full-BPTT tape records; with "
-                             f"method={method!r} and truncate={truncate!r} nothing records it (hand BPTT "
-                             "stacks the gates anyway, truncated windows record the per-gate step)")
-        if full_tape:
+        if stacked_gates and method != "tape":
+            raise ValueError("fit: stacked_gates=True chooses the graph the tape records; with "
+                             f"method={method!r} nothing records it (hand BPTT stacks the gates anyway)")
+        if method == "tape":
             from cells.record import ReplayedLossAndGrads
-            batch_grads = ReplayedLossAndGrads(mod, head, output, stacked_gates=stacked_gates, **options)
+            batch_grads = ReplayedLossAndGrads(mod, head, output, stacked_gates=stacked_gates,
+                                               truncate=truncate, **options)
         else:
             def batch_grads(params, X, Y):
                 return loss_and_grads(kind, params, X, Y, method, head, output, truncate, **options)

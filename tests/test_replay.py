@@ -213,8 +213,8 @@ def test_fit_with_the_tape_replays_and_ends_where_recording_every_batch_ends(mon
     class RecordEveryBatch:
         calls = 0
 
-        def __init__(self, module, head, output, stacked_gates=None, **options):
-            assert stacked_gates is None                       # fit's default
+        def __init__(self, module, head, output, stacked_gates=None, truncate=None, **options):
+            assert stacked_gates is None and truncate is None     # fit's defaults
             self.module, self.head, self.output, self.options = module, head, output, options
 
         def __call__(self, params, X, Y):
@@ -227,3 +227,47 @@ def test_fit_with_the_tape_replays_and_ends_where_recording_every_batch_ends(mon
     assert RecordEveryBatch.calls == 12                      # the patch was the one used
     for k in recorded:
         assert np.array_equal(replayed[k], recorded[k]), k
+
+
+TRUNCATED = [("lstm", {}, "seq2one", "identity", None), ("lstm", {}, "seq2seq", "tanh", False),
+             ("gru", {}, "seq2one", "identity", None), ("rnn", {"activation": "relu"}, "seq2seq", "softmax", None),
+             ("peephole", {}, "seq2one", "identity", None)]
+
+
+@pytest.mark.parametrize("kind,options,head,output,stacked_gates", TRUNCATED)
+def test_truncated_replays_equal_their_recording_and_truncated_bptt(kind, options, head, output, stacked_gates):
+    from cells import train
+
+    module = cells.get(kind)
+    params = module.init_params(2, 5, 3, seed=2)
+    step = ReplayedLossAndGrads(module, head, output, stacked_gates=stacked_gates, truncate=2, **options)
+    for m in (4, 4, 3, 4):
+        params = {k: v + 0.05 * RNG.standard_normal(v.shape) for k, v in params.items()}
+        X, Y = batch(2, 3, m, 5, head, output)                 # windows: 4-5 (seq2one); 1-2, 3-4, 5
+        loss, grads = step(params, X, Y)
+        fresh = ReplayedLossAndGrads(module, head, output, stacked_gates=stacked_gates, truncate=2, **options)
+        loss_rec, rec = fresh(params, X, Y)                     # its first call records and sweeps
+        kw = dict(head=head, output=output, **options)
+        loss_hand, hand = train.truncated_loss_and_grads(kind, params, X, Y, 2, method="bptt", **kw)
+        _, tape = train.truncated_loss_and_grads(kind, params, X, Y, 2, method="tape", **kw)
+        _, full = module.loss_and_grads(params, X, Y, method="bptt", **kw)
+        assert loss == loss_rec and loss == pytest.approx(loss_hand, rel=1e-12)
+        for k in hand:
+            assert np.array_equal(grads[k], rec[k]), k
+            np.testing.assert_allclose(grads[k], hand[k], rtol=1e-10, atol=1e-13, err_msg=k)
+            np.testing.assert_allclose(grads[k], tape[k], rtol=1e-10, atol=1e-13, err_msg=k)
+        # the truncation is real: some weight's gradient differs from full BPTT's
+        assert any(not np.allclose(grads[k], full[k], rtol=1e-6) for k in hand)
+    assert len(step._replays) == 2
+
+
+def test_truncation_at_least_the_sequence_length_replays_full_bptt():
+    module = cells.get("lstm")
+    params = module.init_params(2, 5, 3, seed=3)
+    X, Y = batch(2, 3, 4, 5, "seq2one", "identity")
+    long, full = ReplayedLossAndGrads(module, truncate=5), ReplayedLossAndGrads(module)
+    for _ in range(2):
+        (a, ga), (b, gb) = long(params, X, Y), full(params, X, Y)
+        assert a == b and all(np.array_equal(ga[k], gb[k]) for k in ga)
+    with pytest.raises(ValueError, match=r"truncate=0 must be a positive integer"):
+        ReplayedLossAndGrads(module, truncate=0)

@@ -285,3 +285,41 @@ def test_nested_tapes_with_different_trace_settings_each_keep_their_own():
     expected = 2.0 * (1 - np.tanh([1.0, 2.0]) ** 2)
     np.testing.assert_allclose(outer.gradient(y, x, output_gradient=np.ones(2)), expected)
     np.testing.assert_allclose(inner.gradient(y, x, output_gradient=np.ones(2)), expected)
+
+
+def test_stop_gradient_cuts_the_gradient_and_stays_on_the_tape():
+    rng = np.random.default_rng(5)
+    W0, x0 = rng.standard_normal((3, 3)), rng.standard_normal((3, 2))
+
+    def two_steps(W, cut):
+        h1 = tt.tanh(W @ x0)
+        h1 = tt.stop_gradient(h1) if cut else tt.Tensor(np.asarray(h1))   # the cut, or a constant
+        return tt.sum(tt.tanh(W @ h1) ** 2)
+
+    grads = []
+    for cut in (True, False):
+        W = tt.Tensor(W0)
+        with tt.Tape(persistent=True) as tape:
+            tape.watch(W)
+            loss = two_steps(W, cut)
+        grads.append(tape.gradient(loss, W))
+        if cut:
+            rec = next(r for r in tape.records if r.op.name == "stop_gradient")
+            assert rec.grad_inputs == () and np.array_equal(rec.value, rec.input_values[0])
+            replay, W_cut = tape.replayer(loss, W), W
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-14)       # the value, as a constant
+    # a replay recomputes the cut value from the new W (a constant made with Tensor() would
+    # stay frozen); gradient through the second step only, as a fresh recording gives
+    W_new = W0 * 0.5
+    value, grad = replay({W_cut: W_new})
+    W2 = tt.Tensor(W_new)
+    with tt.Tape() as fresh:
+        fresh.watch(W2)
+        loss2 = two_steps(W2, True)
+    assert value == loss2.value
+    np.testing.assert_array_equal(grad, fresh.gradient(loss2, W2))
+    # plain arrays pass through; an untracked tensor stays off the tape
+    assert isinstance(tt.stop_gradient(x0), np.ndarray)
+    with tt.Tape() as tape:
+        out = tt.stop_gradient(tt.Tensor(x0))
+    assert tape.records == [] and np.array_equal(out.value, x0)

@@ -14,7 +14,7 @@ from tinytape.memory import keep_freed_memory
 from tinytape.functions import (abs, add, clip, concatenate, copy, cos, div, dot, exp, log,
                                 log_softmax, matmul, max, maximum, mean, minimum, mul, neg, pow,
                                 relu, reshape, sigmoid, sin, softmax, split, sqrt, square, stack,
-                                sub, sum, take, tanh, transpose, where)
+                                stop_gradient, sub, sum, take, tanh, transpose, where)
 from tinytape.ops import Op
 from tinytape.tape import Record, Tape, scope, unbroadcast
 from tinytape.replay import Replay
@@ -34,6 +34,7 @@ __all__ = [
     "ShapeError", "TapeError", "unbroadcast", "keep_freed_memory",
     "abs", "add", "clip", "concatenate", "copy", "cos", "div", "dot", "exp", "log", "log_softmax",
     "matmul", "max", "maximum", "mean", "minimum", "mul", "neg", "pow", "relu", "reshape",
-    "sigmoid", "sin", "softmax", "split", "sqrt", "square", "stack", "sub", "sum", "take", "tanh",
+    "sigmoid", "sin", "softmax", "split", "sqrt", "square", "stack", "stop_gradient", "sub", "sum",
+    "take", "tanh",
     "transpose", "where",
 ]

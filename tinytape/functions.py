@@ -11,7 +11,7 @@ import builtins
 import numpy as np
 
 from tinytape import ops
-from tinytape.tensor import Tensor, apply
+from tinytape.tensor import Tensor, apply, apply_without_gradient
 
 
 def _unary(op):
@@ -123,6 +123,13 @@ def split(x, indices_or_sections, axis=0):
         index[axis] = slice(start, stop)
         pieces.append(apply(ops.getitem, (x,), {"index": tuple(index)}))
     return pieces
+
+
+def stop_gradient(x):
+    """x, with no gradient flowing back through it (TensorFlow's tf.stop_gradient,
+    PyTorch's detach). Unlike Tensor(x.value) it stays on the tape as a record, so a
+    replay recomputes it from new inputs; the sweep just never goes back through it."""
+    return apply_without_gradient(ops.stop_gradient, x)
 
 
 def take(x, indices):

@@ -395,7 +395,16 @@ log_softmax = Op("log_softmax", "log softmax", _log_softmax,
                  (lambda g, ans, x, axis=-1: g - np.exp(ans) * np.sum(g, axis=axis, keepdims=True),),
                  hint=_AXIS_HINT, shaped=True)
 
+# ---------------------------------------------------------------- no gradient
+# stop_gradient(x) is x with no gradient back to x (tf.stop_gradient, torch's detach):
+# the state entering a truncated-BPTT window. `tinytape.stop_gradient` records it with
+# no gradient path, so a sweep never visits it and the steps before it get nothing; its
+# VJP, zero, says the same to anyone who calls it directly.
+stop_gradient = Op("stop_gradient", "stop ∇", lambda x: x, (lambda g, ans, x: np.zeros_like(g),),
+                   shaped=True)
+
 ALL = (add, sub, mul, div, neg, pow, exp, log, sqrt, square, abs, sin, cos, copy, tanh,
        sigmoid, relu, maximum, minimum, matmul, transpose, reshape, sum, mean, max,
-       concatenate, stack, getitem, setitem, take, where, clip, softmax, log_softmax)
+       concatenate, stack, getitem, setitem, take, where, clip, softmax, log_softmax,
+       stop_gradient)
 BY_NAME = {op.name: op for op in ALL}

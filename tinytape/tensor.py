@@ -332,6 +332,30 @@ def apply(op, args, params):
     return result
 
 
+def apply_without_gradient(op, x):
+    """Run the one-input `op` on x and record it with no gradient path (its record's
+    grad_inputs is empty): the output is tracked, so later ops are recorded and a
+    replay recomputes it, but no gradient flows back to x (stop_gradient)."""
+    if type(x) is not Tensor:
+        return op.forward(x)
+    out = op.forward(x._value)
+    result = _new_tensor(Tensor)
+    result._value = out
+    result.key = key = _next_key()
+    for tape in _active_tapes:
+        if x.key not in tape._tracked and not tape._inputs_to_track((x,), (x.key,)):
+            continue                        # nothing of x's on this tape: a constant
+        site = None
+        if tape.trace:
+            frame = _getframe(1)
+            while frame is not None and frame.f_code.co_filename in _own_files:
+                frame = frame.f_back
+            site = None if frame is None else (frame.f_code, frame.f_lasti)
+        tape._records.append((op, (x.key,), (x._value,), key, out, None, _scope_stack[-1], site, ()))
+        tape._tracked.add(key)
+    return result
+
+
 _UNSET = object()
 _getframe = sys._getframe
 _own_files = _state.OWN_FILES

@@ -154,7 +154,10 @@ plt.show()
 # $k$ time steps (0-based $T_x-k \dots T_x-1$) and return `{"dWh", "dWx", "dbh"}`. The caches
 # come from the worked `rnn_forward` of Lesson 1, one `(h_next, h_prev, xt, parameters)` per
 # step; `rnn_cell_backward` from Lesson 1 is imported for you. The grader compares with the
-# tape's truncated gradient (`cells.train.truncated_loss_and_grads(..., method="tape")`).
+# tape's truncated gradient (`cells.train.truncated_loss_and_grads(..., method="tape")`). The
+# tape knows nothing of your loop: it records the whole forward and passes the state entering
+# step $T-k+1$ through `tt.stop_gradient`, an op whose value is its input and whose gradient
+# is never sent back: "treated as a constant", written as one record.
 
 # %%
 from lessons.solutions.rnn import rnn_cell_backward, rnn_forward  # the Lesson 1 pieces
