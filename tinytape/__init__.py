@@ -35,6 +35,5 @@ __all__ = [
     "abs", "add", "clip", "concatenate", "copy", "cos", "div", "dot", "exp", "log", "log_softmax",
     "matmul", "max", "maximum", "mean", "minimum", "mul", "neg", "pow", "relu", "reshape",
     "sigmoid", "sin", "softmax", "split", "sqrt", "square", "stack", "stop_gradient", "sub", "sum",
-    "take", "tanh",
-    "transpose", "where",
+    "take", "tanh", "transpose", "where",
 ]
