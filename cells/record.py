@@ -30,7 +30,7 @@ from cells import _common
 
 
 def record(kind, params, X, Y, head="seq2one", output="identity", persistent=True,
-           stacked_gates=False, **cell_kwargs):
+           stacked_gates=False, cut_before=(), **cell_kwargs):
     """Run the taped forward + loss of cell `kind` ("rnn", "lstm", "peephole", "gru",
     "gru_keras") and return (tape, loss_tensor, param_tensors).
 
@@ -38,12 +38,14 @@ def record(kind, params, X, Y, head="seq2one", output="identity", persistent=Tru
     are the cell's options (the RNN's activation="relu"). With persistent=True the
     tape can be swept more than once (drawings, several gradients). stacked_gates=True
     records the cell's `step_stacked` (the LSTM's gates stacked into one matmul, as
-    Keras stores them) instead of the per-gate `step`; see `taped_forward`.
+    Keras stores them) instead of the per-gate `step`; see `taped_forward`. cut_before:
+    the steps whose entering state goes through tinytape.stop_gradient (truncated BPTT;
+    `truncation_cuts(head, T_x, k)` gives them).
     """
     import cells  # resolved at call time: cells/__init__ imports the cell modules
 
     return record_module(cells.get(kind), params, X, Y, head, output, persistent,
-                         stacked_gates=stacked_gates, **cell_kwargs)
+                         stacked_gates=stacked_gates, cut_before=cut_before, **cell_kwargs)
 
 
 def record_module(module, params, X, Y, head="seq2one", output="identity", persistent=True,

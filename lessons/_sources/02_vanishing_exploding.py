@@ -188,6 +188,22 @@ for k in ks:
     print(f"k = {k:2d}: ‖dWx(truncated) − dWx(full)‖ / ‖dWx(full)‖ = {rel[-1]:.3f}")
 
 # %% [markdown]
+# On the tape, truncation is one record per state: the state entering the window goes through
+# `tt.stop_gradient`, whose value is its input and whose gradient is never sent back. Drawn with
+# the size of each value's gradient (8 steps, k = 3), the colour stops where the window starts:
+# $h^{\langle 5\rangle}$ and everything before it get no gradient at all.
+
+# %%
+import visuals
+from cells import record
+
+p_small = rnn.init_params(1, 3, 1, seed=0)
+cuts = record.truncation_cuts("seq2one", 8, 3)                  # (6,): the state entering step 6
+tape, loss, tensors = record.record("rnn", p_small, X_task[:, :4, :8], Y_task[:, :4], cut_before=cuts)
+tape.gradient(loss, tensors, retain_all=True)
+visuals.draw(tape, level="cell", grads=True)
+
+# %% [markdown]
 # ## What you saw
 #
 # - Gradients through a plain RNN shrink or grow geometrically with distance in time; the
