@@ -227,6 +227,12 @@ def check_choice(fn: str, what: str, value, choices) -> None:
         raise ValueError(f"{fn}: unknown {what} {value!r}; choose one of {', '.join(map(repr, choices))}")
 
 
+def check_truncate(fn: str, k) -> None:
+    """Truncated BPTT's window length: a positive integer number of steps."""
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise ValueError(f"{fn}: truncate={k!r} must be a positive integer number of steps")
+
+
 def check_params(fn: str, params: dict, module) -> None:
     """Keys and shapes of `params` against what `module` expects (ValueError if not).
 

@@ -104,10 +104,8 @@ class ReplayedLossAndGrads:
         elif stacked_gates and not hasattr(module, "step_stacked"):
             raise ValueError(f"ReplayedLossAndGrads: the {module.KIND} cell has no step_stacked; "
                              "use stacked_gates=False (or None)")
-        if truncate is not None and (isinstance(truncate, bool) or not isinstance(truncate, (int, np.integer))
-                                     or truncate < 1):
-            raise ValueError(f"ReplayedLossAndGrads: truncate={truncate!r} must be a positive integer "
-                             "number of steps, or None")
+        if truncate is not None:
+            _common.check_truncate("ReplayedLossAndGrads", truncate)
         self.stacked_gates, self.truncate = stacked_gates, truncate
         self.module, self.head, self.output, self.cell_kwargs = module, head, output, cell_kwargs
         self._replays = {}          # (X shape, Y shape, dtype, param shapes) -> (replay, params, xs, y)

@@ -194,8 +194,8 @@ def truncated_loss_and_grads(kind: str, params: dict, X, Y, k: int, method: str 
     """
     if head not in ("seq2one", "seq2seq"):
         raise ValueError(f"truncated BPTT: head={head!r}; choose 'seq2one' or 'seq2seq'")
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"truncated BPTT: truncate={k!r} must be a positive integer number of steps")
+    from cells import _common, record
+    _common.check_truncate("truncated BPTT", k)
     if method not in ("bptt", "tape"):
         raise ValueError(f"truncated BPTT: method={method!r}; choose 'bptt' or 'tape'")
     mod = cell_module(kind)
@@ -203,7 +203,6 @@ def truncated_loss_and_grads(kind: str, params: dict, X, Y, k: int, method: str 
     T_x = X.shape[2]
     if k >= T_x:
         return mod.loss_and_grads(params, X, Y, method=method, head=head, output=output, **cell_kwargs)
-    from cells import _common, record
     if method == "tape":      # the whole forward on the tape, the state cut at each window
         tape, loss, tensors = record.record_module(
             mod, params, X, Y, head, output, persistent=False, trace=False,
