@@ -1,6 +1,6 @@
 """Benchmark: the thesis's full 200-epoch training, our cells against Keras and PyTorch.
 
-    /work/venv/bin/python bench/train_thesis.py [--seeds 0 1 2] [--epochs 200] [--json out.json]
+    /work/venv/bin/python bench/train_thesis.py [--seeds 0 1 2] [--epochs 200] [--dtype float32]
 
 The thesis's setup (CONVENTIONS, "Data"): Colombian inflation from 2000-01, /100, scaled
 on the training values, windows 12 -> 1, 80/20 split, n_h = 78, batch 64, Adam(1e-3, 0.9,
@@ -8,8 +8,11 @@ on the training values, windows 12 -> 1, 80/20 split, n_h = 78, batch 64, Adam(1
 
     hand    cells.train.fit(method="bptt")     hand-derived BPTT
     tape    cells.train.fit(method="tape")     the tinytape tape
-    keras   cells.train.fit_keras              Keras 3 model.fit, float64
-    torch   a plain PyTorch loop (nn.LSTM / nn.GRU + Linear, float64, torch.optim.Adam)
+    keras   cells.train.fit_keras              Keras 3 model.fit
+    torch   a plain PyTorch loop (nn.LSTM / nn.GRU + Linear, torch.optim.Adam)
+
+every one of them in `--dtype`: float64 (the default, the lab's precision) or float32
+(Keras's own default precision, which the thesis's Keras models ran in).
 
 Wall time of the whole training and the test MSE (inflation/100 units) are printed,
 with each time's ratio to Keras's time *for the same seed, measured in this run*. On a
@@ -73,12 +76,13 @@ def test_mse(windows, Y_hat_scaled) -> float:
 # ------------------------------------------------------------------------- PyTorch
 
 def torch_model(kind, params, torch):
-    """nn.LSTM / nn.GRU + Linear in float64 carrying our initial weights."""
+    """nn.LSTM / nn.GRU + Linear in the params' dtype, carrying our initial weights."""
     from cells import keras as cells_keras
     nn = torch.nn
+    dtype = {"float64": torch.float64, "float32": torch.float32}[params["Wy"].dtype.name]
     n_h = params["Wy"].shape[1]
     if kind == "lstm":
-        layer = nn.LSTM(1, n_h, batch_first=True, dtype=torch.float64)
+        layer = nn.LSTM(1, n_h, batch_first=True, dtype=dtype)
         kernel, recurrent, bias = cells_keras.to_keras_weights("lstm", params)   # blocks i, f, c, o
         # torch's order is i, f, g, o: the same as Keras's
         w_ih, w_hh, b_ih = kernel.T, recurrent.T, bias
@@ -87,10 +91,10 @@ def torch_model(kind, params, torch):
         kernel, recurrent, bias = params["kernel"], params["recurrent_kernel"], params["bias"]
         order = [1, 0, 2]
         blocks = lambda a: np.concatenate([a[..., i * n_h:(i + 1) * n_h] for i in order], axis=-1)  # noqa: E731
-        layer = nn.GRU(1, n_h, batch_first=True, dtype=torch.float64)
+        layer = nn.GRU(1, n_h, batch_first=True, dtype=dtype)
         w_ih, w_hh = blocks(kernel).T, blocks(recurrent).T
         b_ih, b_hh = blocks(bias[0]), blocks(bias[1])
-    head = nn.Linear(n_h, 1, dtype=torch.float64)
+    head = nn.Linear(n_h, 1, dtype=dtype)
     with torch.no_grad():
         layer.weight_ih_l0.copy_(torch.from_numpy(np.ascontiguousarray(w_ih)))
         layer.weight_hh_l0.copy_(torch.from_numpy(np.ascontiguousarray(w_hh)))
@@ -119,9 +123,9 @@ class TorchTraining:
         torch.set_num_threads(1)
         torch.manual_seed(seed)
         self.torch, self.batch_size = torch, batch_size
-        self.model = torch_model(kind, params, torch)
-        self.X = torch.from_numpy(np.ascontiguousarray(np.transpose(windows.X_train, (1, 2, 0))))  # (m, T, 1)
-        self.Y = torch.from_numpy(windows.Y_train.T.copy())                                       # (m, 1)
+        self.model, self.dtype = torch_model(kind, params, torch), params["Wy"].dtype
+        self.X = torch.from_numpy(self._to_torch(windows.X_train))                                 # (m, T, 1)
+        self.Y = torch.from_numpy(windows.Y_train.T.astype(self.dtype))                           # (m, 1)
         self.opt = torch.optim.Adam(self.model.parameters(), lr=lr, betas=(0.9, 0.999), eps=1e-8)
         self.generator = torch.Generator().manual_seed(seed)
 
@@ -138,10 +142,12 @@ class TorchTraining:
             self.opt.step()
         return time.perf_counter() - start
 
+    def _to_torch(self, X_lab):
+        return np.ascontiguousarray(np.transpose(X_lab, (1, 2, 0)), dtype=self.dtype)
+
     def predict(self, X_lab):
         with self.torch.no_grad():
-            X = self.torch.from_numpy(np.ascontiguousarray(np.transpose(X_lab, (1, 2, 0))))
-            return self.model(X).numpy().T                                                # (1, m)
+            return self.model(self.torch.from_numpy(self._to_torch(X_lab))).numpy().T   # (1, m)
 
 
 def fit_torch(kind, windows, params, epochs, batch_size, lr, seed):
@@ -158,7 +164,7 @@ class Contender:
 
     def __init__(self, kind, method, windows, args, seed):
         self.kind, self.method, self.windows = kind, method, windows
-        params = train.cell_module(kind).init_params(1, args.n_h, 1, seed=seed)
+        params = train.cell_module(kind).init_params(1, args.n_h, 1, seed=seed, dtype=args.dtype)
         self.wall, self.cpu = [], []
         if method in ("bptt", "tape"):
             self.run = train.fit_epochs(kind, windows.X_train, windows.Y_train, args.n_h, method=method,
@@ -171,7 +177,7 @@ class Contender:
             self.advance = self._keras
         else:
             torch_params = params if kind == "lstm" else train.cell_module("gru_keras").init_params(
-                1, args.n_h, 1, seed=seed)
+                1, args.n_h, 1, seed=seed, dtype=args.dtype)
             self.torch = TorchTraining(kind, windows, torch_params, 64, 1e-3, seed)
             self.advance = self._torch
 
@@ -187,9 +193,9 @@ class Contender:
         import tensorflow as tf
         tf.config.threading.set_intra_op_parallelism_threads(1)
         tf.config.threading.set_inter_op_parallelism_threads(1)
-        X = self.windows.X_train
-        self.model, keras = train.keras_model(self.kind, params, X.shape[2], lr=1e-3, seed=seed)
-        self.inputs = cells_keras.to_keras_inputs(X), cells_keras.to_keras_targets(self.windows.Y_train)
+        X, dtype = self.windows.X_train.astype(params["Wy"].dtype), params["Wy"].dtype
+        self.model, keras = train.keras_model(self.kind, params, X.shape[2], lr=1e-3, seed=seed, dtype=dtype)
+        self.inputs = cells_keras.to_keras_inputs(X), cells_keras.to_keras_targets(self.windows.Y_train.astype(dtype))
         wall, cpu = self.wall, self.cpu
 
         class EpochTimer(keras.callbacks.Callback):
@@ -237,9 +243,9 @@ def run_paired(kind, methods, windows, args, seed):
 # ------------------------------------------------------------------------- the run
 
 def run_one(kind, method, windows, args, seed):
-    module = train.cell_module(kind)
-    params = module.init_params(1, args.n_h, 1, seed=seed)
     """(total seconds, per-epoch seconds, test MSE) of one 200-epoch training."""
+    module = train.cell_module(kind)
+    params = module.init_params(1, args.n_h, 1, seed=seed, dtype=args.dtype)
     if method in ("bptt", "tape"):
         start = time.perf_counter()
         trained, history = train.fit(kind, windows.X_train, windows.Y_train, args.n_h, method=method,
@@ -256,7 +262,8 @@ def run_one(kind, method, windows, args, seed):
                                            epochs=args.epochs, batch_size=64, lr=1e-3, seed=seed)
         seconds = time.perf_counter() - start
         return seconds, history["seconds"], test_mse(windows, train.predict(kind, trained, windows.X_test))
-    torch_params = params if kind == "lstm" else train.cell_module("gru_keras").init_params(1, args.n_h, 1, seed=seed)
+    torch_params = params if kind == "lstm" else train.cell_module("gru_keras").init_params(
+        1, args.n_h, 1, seed=seed, dtype=args.dtype)
     seconds, epoch_seconds, Y_hat = fit_torch(kind, windows, torch_params, args.epochs, 64, 1e-3, seed)
     return seconds, epoch_seconds, test_mse(windows, Y_hat)
 
@@ -284,6 +291,8 @@ def main(argv=None) -> int:
     parser.add_argument("--mode", choices=("paired", "whole"), default="paired",
                         help="paired: contenders interleaved in rounds of --chunk epochs (default); "
                              "whole: each training run alone, one after the other")
+    parser.add_argument("--dtype", choices=("float64", "float32"), default="float64",
+                        help="precision of every contender (float32 is Keras's default)")
     parser.add_argument("--chunk", type=int, default=10, help="epochs per contender per round (paired)")
     parser.add_argument("--json", default=None, help="also write the raw numbers here")
     parser.add_argument("--keep-freed-memory", action="store_true",
@@ -299,7 +308,7 @@ def main(argv=None) -> int:
     methods = [m for m in args.methods.split(",") if available(m)]
     kinds = args.kinds.split(",")
     print(f"train_thesis: {args.epochs} epochs, n_h={args.n_h}, m_train={windows.X_train.shape[1]}, "
-          f"seeds {args.seeds}, one thread, mode {args.mode}; python {platform.python_version()}, "
+          f"seeds {args.seeds}, {args.dtype}, one thread, mode {args.mode}; python {platform.python_version()}, "
           f"numpy {np.__version__}, load average {os.getloadavg()[0]:.1f}")
     if args.mode == "paired":
         return main_paired(windows, kinds, methods, args)

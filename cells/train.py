@@ -102,7 +102,7 @@ class Adam:
                 # use beta1, beta2 rounded to float32 (ops.cast of a Python float goes
                 # through a float32 tensor) even for float64 weights: 6.5e-9 relative at t=1.
                 b1_32, b2_32 = float(np.float32(b1)), float(np.float32(b2))
-                alpha = self.lr * np.sqrt(1 - b2_32 ** t) / (1 - b1_32 ** t)
+                alpha = float(self.lr * np.sqrt(1 - b2_32 ** t) / (1 - b1_32 ** t))  # float: keeps float32
                 new[name] = theta - (v * alpha) / (np.sqrt(s) + self.eps)
         return new
 
@@ -236,6 +236,25 @@ def minibatches(m: int, batch_size: int, rng: np.random.Generator | None):
     return [order[i: i + batch_size] for i in range(0, m, batch_size)]
 
 
+def training_dtype(fn: str, dtype, X, params) -> np.dtype:
+    """The float type a training runs in (see `fit`'s `dtype`)."""
+    if dtype is None:
+        if params:
+            dtype = np.result_type(*[np.asarray(v) for v in params.values()])
+        elif X.dtype in (np.float32, np.float64):
+            dtype = X.dtype
+        else:
+            dtype = np.float64
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        resolved = None
+    if resolved not in (np.float32, np.float64):
+        raise ValueError(f"{fn}: dtype must be 'float64' (the lab's precision) or 'float32' "
+                         f"(Keras's default, faster); got {dtype!r}")
+    return resolved
+
+
 def _check_data(X, Y, head):
     if X.ndim != 3:
         raise ValueError(f"fit: X has shape {X.shape}; expected (n_x, m, T_x), the lab's shape "
@@ -254,7 +273,7 @@ def fit(kind: str, X, Y, n_h: int, method: str = "bptt", epochs: int = 200, batc
         params: dict | None = None, scheme: str = "glorot_normal", beta1: float = 0.9,
         beta2: float = 0.999, eps: float = 1e-8, epsilon_placement: str = "thesis",
         shuffle: bool = True, validation=None, desc: str | None = None,
-        cell_options: dict | None = None, stacked_gates: bool | None = None):
+        cell_options: dict | None = None, stacked_gates: bool | None = None, dtype=None):
     """Train a cell with Adam (5-2) on mini-batches. Returns (params, history).
 
     kind: 'rnn', 'lstm', 'gru', 'gru_keras'. method: 'bptt' (hand) or 'tape'.
@@ -267,6 +286,10 @@ def fit(kind: str, X, Y, n_h: int, method: str = "bptt", epochs: int = 200, batc
     stacked_gates: method="tape" only: record the gates stacked into one matmul per step
     (cells.record.ReplayedLossAndGrads); None does where the cell can (the LSTM), False
     records the per-gate `step`.
+    dtype: the float type everything is trained in, "float64" or "float32". None takes
+    the dtype of `params` when given, else X's when it is float32 or float64, else
+    float64. float64 is the lab's (and the gradient checks') precision; float32 is what
+    Keras trains in by default, and halves our time on the thesis's LSTM (bench/README.md).
     history: "loss", "loss_keras" (see the module docstring), "grad_norm" (mean global
     norm before clipping), "val_loss" / "val_loss_keras" if validation is given,
     "seconds" (wall time per epoch), and "config".
@@ -276,7 +299,7 @@ def fit(kind: str, X, Y, n_h: int, method: str = "bptt", epochs: int = 200, batc
                      seed=seed, clip=clip, truncate=truncate, progress=progress, head=head,
                      output=output, params=params, scheme=scheme, beta1=beta1, beta2=beta2, eps=eps,
                      epsilon_placement=epsilon_placement, shuffle=shuffle, validation=validation,
-                     desc=desc, cell_options=cell_options, stacked_gates=stacked_gates)
+                     desc=desc, cell_options=cell_options, stacked_gates=stacked_gates, dtype=dtype)
     for _ in run:
         pass
     return run.params, run.history
@@ -301,13 +324,15 @@ class fit_epochs:
                  beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
                  epsilon_placement: str = "thesis", shuffle: bool = True, validation=None,
                  desc: str | None = None, cell_options: dict | None = None,
-                 stacked_gates: bool | None = None):
+                 stacked_gates: bool | None = None, dtype=None):
         if method not in ("bptt", "tape"):
             raise ValueError(f"fit: method={method!r}; choose 'bptt' (hand-derived) or 'tape'")
         if epochs < 0:
             raise ValueError(f"fit: epochs={epochs} must be >= 0")
         X, Y = np.asarray(X), np.asarray(Y)
         _check_data(X, Y, head)
+        dtype = training_dtype("fit", dtype, X, params)
+        X, Y = X.astype(dtype, copy=False), Y.astype(dtype, copy=False)
         clip_rule = _parse_clip(clip)
         if truncate is not None and (isinstance(truncate, bool) or int(truncate) < 1):
             raise ValueError(f"fit: truncate={truncate!r} must be a positive integer number of steps")
@@ -315,14 +340,15 @@ class fit_epochs:
         options = dict(cell_options or {})
         n_x, n_y = X.shape[0], Y.shape[0]
         if params is None:
-            params = mod.init_params(n_x, n_h, n_y, scheme=scheme, seed=seed, dtype=X.dtype)
+            params = mod.init_params(n_x, n_h, n_y, scheme=scheme, seed=seed, dtype=dtype)
         else:
-            params = {name: np.array(value, copy=True) for name, value in params.items()}
+            params = {name: np.array(value, dtype=dtype, copy=True) for name, value in params.items()}
         mse_like = output != "softmax"
         history = {"loss": [], "loss_keras": [] if mse_like else None, "grad_norm": [],
                    "seconds": [], "config": dict(kind=kind, method=method, n_h=n_h, epochs=epochs,
                                                  batch_size=batch_size, lr=lr, seed=seed, clip=clip,
-                                                 truncate=truncate, head=head, output=output)}
+                                                 truncate=truncate, head=head, output=output,
+                                                 dtype=dtype.name)}
         if validation is not None:
             history["val_loss"], history["val_loss_keras"] = [], [] if mse_like else None
         if stacked_gates and method != "tape":
@@ -420,15 +446,15 @@ def evaluate(kind: str, params: dict, X, Y, head: str = "seq2one", output: str =
 
 def keras_model(kind: str, params: dict, T_x: int, lr: float = 1e-3, seed: int = 0,
                 beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8, head: str = "seq2one",
-                output: str = "identity"):
-    """(model, keras): `fit_keras`'s compiled float64 model, starting from the lab weights
-    `params`, with Keras's global random seed set to `seed`."""
+                output: str = "identity", dtype: str = "float64"):
+    """(model, keras): `fit_keras`'s compiled model in `dtype`, starting from the lab
+    weights `params`, with Keras's global random seed set to `seed`."""
     from cells import keras as cells_keras
     _, keras = cells_keras._import_tf()
     if output == "softmax":
         raise ValueError("fit_keras: the softmax head is not wired here; use fit(..., method='tape')")
     keras.utils.set_random_seed(seed)
-    model = cells_keras.build_model(kind, params, T_x, head=head, output=output, dtype="float64")
+    model = cells_keras.build_model(kind, params, T_x, head=head, output=output, dtype=np.dtype(dtype).name)
     model.compile(optimizer=keras.optimizers.Adam(learning_rate=lr, beta_1=beta1, beta_2=beta2,
                                                   epsilon=eps),
                   loss="mse")
@@ -438,19 +464,22 @@ def keras_model(kind: str, params: dict, T_x: int, lr: float = 1e-3, seed: int =
 def fit_keras(kind: str, X, Y, params: dict, epochs: int = 200, batch_size: int = 64,
               lr: float = 1e-3, seed: int = 0, beta1: float = 0.9, beta2: float = 0.999,
               eps: float = 1e-8, head: str = "seq2one", output: str = "identity",
-              progress: bool = False, shuffle: bool = True):
+              progress: bool = False, shuffle: bool = True, dtype=None):
     """Train the equivalent Keras model with `model.fit`, from the lab weights `params`.
 
     Same data, loss (Keras's "mse", i.e. 2/n_y times ours: Adam is almost invariant to
     that factor, up to where eps sits), batch size and Adam hyperparameters; Keras
     shuffles with its own generator (seeded by `keras.utils.set_random_seed(seed)`), so
-    the batch order differs from `fit`'s. Returns (params in the lab layout, history)
+    the batch order differs from `fit`'s. `dtype` as `fit`'s (None: the dtype of
+    `params`); Keras's own default is float32. Returns (params in the lab layout, history)
     with the same keys as `fit`'s history ("loss" in the thesis's 1/(2m) convention).
     """
     from cells import keras as cells_keras
-    X, Y = np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64)
+    X, Y = np.asarray(X), np.asarray(Y)
     _check_data(X, Y, head)
-    model, keras = keras_model(kind, params, X.shape[2], lr, seed, beta1, beta2, eps, head, output)
+    dtype = training_dtype("fit_keras", dtype, X, params)
+    X, Y = X.astype(dtype, copy=False), Y.astype(dtype, copy=False)
+    model, keras = keras_model(kind, params, X.shape[2], lr, seed, beta1, beta2, eps, head, output, dtype)
     epoch_seconds = []
 
     class _EpochTimer(keras.callbacks.Callback):
@@ -468,7 +497,8 @@ def fit_keras(kind: str, X, Y, params: dict, epochs: int = 200, batch_size: int 
     history = {"loss": [v * n_y / 2.0 for v in keras_loss], "loss_keras": keras_loss,
                "grad_norm": None, "seconds": epoch_seconds,
                "config": dict(kind=kind, method="keras", n_h=params["Wy"].shape[1], epochs=epochs,
-                              batch_size=batch_size, lr=lr, seed=seed, head=head, output=output)}
+                              batch_size=batch_size, lr=lr, seed=seed, head=head, output=output,
+                              dtype=dtype.name)}
     # one recurrent layer + Dense: kernel, recurrent_kernel, bias, head kernel, head bias
     trained = cells_keras.from_keras_weights(kind, model.get_weights())
     return trained, history

@@ -56,6 +56,21 @@ def test_run_experiment_small_config_gives_consistent_numbers():
     assert str(result.forecast_dates[0]) == "2010-01"
 
 
+def test_run_experiment_in_float32_trains_every_model_in_float32():
+    pytest.importorskip("tensorflow", reason="the Keras run needs TensorFlow (tinytape[tf])")
+    config = ExperimentConfig(n_h=5, epochs=2, kinds=("lstm",), n_boot=0, forecast_steps=3,
+                              progress=False, arima_order=None, ar_orders=(1,), dtype="float32")
+    result = run_experiment(_synthetic_monthly(), config, log=lambda *a: None)
+    assert [run.method for run in result.runs] == ["bptt", "tape", "keras"]
+    for run in result.runs:
+        assert {v.dtype for v in run.params.values()} == {np.dtype(np.float32)}, run.label
+        assert run.history["config"]["dtype"] == "float32"
+        assert np.isfinite(run.test_mse) and run.forecast.shape == (3,)
+    hand, tape = result.runs[0], result.runs[1]
+    np.testing.assert_allclose(hand.test_pred, tape.test_pred, rtol=1e-5)
+    assert result.summary()["config"]["dtype"] == "float32"
+
+
 def test_unknown_method_is_an_error():
     with pytest.raises(ValueError, match="unknown methods"):
         run_experiment(_synthetic_monthly(), ExperimentConfig(methods=("sgd",), epochs=1), log=lambda *a: None)
@@ -72,7 +87,8 @@ def test_inflation_command_three_epoch_smoke_run(tmp_path):
     out = tmp_path / "out"
     proc = subprocess.run(
         [sys.executable, "-m", "lessons.cli", "inflation", "--epochs", "3", "--no-keras", "--quiet",
-         "--boot", "40", "--n-h", "12", "--no-arima", "--data", str(data), "--out", str(out)],
+         "--boot", "40", "--n-h", "12", "--no-arima", "--data", str(data), "--out", str(out),
+         "--dtype", "float32"],
         cwd=REPO, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     for table in ("Table 6-1", "Table 6-2", "Table 6-3", "1/(2m)", "Keras convention", "LSTM hand",
@@ -83,6 +99,7 @@ def test_inflation_command_three_epoch_smoke_run(tmp_path):
         assert (out / name).stat().st_size > 0, name
     summary = json.loads((out / "results.json").read_text())
     assert summary["config"]["epochs"] == 3 and len(summary["runs"]) == 4
+    assert summary["config"]["dtype"] == "float32"
     assert str(out.resolve()) in proc.stdout                        # the folder is named at the end
     if data == SHARED_CSV:
         assert summary["series"]["n_train"] == 237 and summary["series"]["n_test"] == 60

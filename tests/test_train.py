@@ -331,6 +331,45 @@ def test_float32_training_stays_float32_and_validation_is_recorded():
     assert history["val_loss"][0] == pytest.approx(history["loss"][1], rel=1e-5)
 
 
+def test_dtype_option_chooses_the_precision_and_explains_a_bad_one():
+    X, Y = _sine_problem(m=12)
+    kw = dict(n_h=3, epochs=1, progress=False)
+    params, history = fit("lstm", X, Y, dtype="float32", **kw)              # float64 data, cast
+    assert {v.dtype for v in params.values()} == {np.dtype(np.float32)}
+    assert history["config"]["dtype"] == "float32"
+    params, _ = fit("lstm", X.astype(np.float32), Y, **kw)                 # None: X's float dtype
+    assert {v.dtype for v in params.values()} == {np.dtype(np.float32)}
+    init = train.cell_module("lstm").init_params(1, 3, 1, seed=0)          # float64 weights given
+    params, history = fit("lstm", X.astype(np.float32), Y, params=init, **kw)
+    assert {v.dtype for v in params.values()} == {np.dtype(np.float64)}   # None: the params' dtype
+    params, _ = fit("lstm", X, Y, params=init, dtype=np.float32, **kw)     # explicit: cast a copy
+    assert {v.dtype for v in params.values()} == {np.dtype(np.float32)} and init["Wf"].dtype == np.float64
+    params, _ = fit("rnn", np.round(X * 10).astype(int), Y, **kw)          # integer data: float64
+    assert params["Wh"].dtype == np.float64
+    for bad in ("float16", "int32", "double precision"):
+        with pytest.raises(ValueError, match=r"fit: dtype must be 'float64' .* or 'float32'"):
+            fit("lstm", X, Y, dtype=bad, **kw)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+@pytest.mark.parametrize("placement", ["thesis", "keras"])
+def test_float32_training_follows_the_float64_trajectory(kind, placement):
+    # The same run in both precisions: float32 must track float64 to float32's rounding
+    # (an upcast or a wrong cast would show as float64 weights or a far-off trajectory),
+    # and hand and tape must agree in float32 as they do in float64.
+    X, Y = _sine_problem(m=40)
+    kw = dict(n_h=6, epochs=4, batch_size=8, seed=1, progress=False, epsilon_placement=placement)
+    ref, ref_hist = fit(kind, X, Y, method="bptt", **kw)
+    init = train.cell_module(kind).init_params(1, 6, 1, seed=1)
+    assert max(np.max(np.abs(ref[k] - init[k])) for k in init) > 1e-2      # it trained
+    for method in ("bptt", "tape"):
+        run, hist = fit(kind, X, Y, method=method, dtype="float32", **kw)
+        for key in ref:
+            assert run[key].dtype == np.float32, (method, key)
+            np.testing.assert_allclose(run[key], ref[key], rtol=0, atol=2e-4, err_msg=f"{method} {key}")
+        np.testing.assert_allclose(hist["loss"], ref_hist["loss"], rtol=1e-4)
+
+
 def test_seq2seq_softmax_training_hand_equals_tape_and_evaluate_matches_the_loss():
     # a character-model shape: one-hot inputs, next-symbol targets at every step
     rng = np.random.default_rng(5)

@@ -91,3 +91,24 @@ def test_keras_model_fit_follows_our_trainer_exactly(kind):
         np.testing.assert_allclose(ours[key], theirs[key], rtol=0, atol=1e-8)
     assert max(np.max(np.abs(ours[k] - init[k])) for k in init) > 1e-3
     np.testing.assert_allclose(history["loss"], np.array(history["loss_keras"]) / 2)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_keras_float32_model_fit_follows_our_float32_trainer(kind):
+    # dtype="float32" on both sides (Keras's own default precision): the model, the
+    # weights it hands back and our trainer all stay float32 and walk the same path, to
+    # float32's rounding instead of float64's.
+    from cells import train
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((1, 16, 5)), rng.standard_normal((1, 16))
+    init = train.cell_module(kind).init_params(1, 4, 1, seed=3)
+    common = dict(epochs=4, batch_size=16, lr=LR, eps=0.0, shuffle=False, dtype="float32")
+    ours, _ = train.fit(kind, X, Y, 4, params=init, epsilon_placement="keras", progress=False, **common)
+    theirs, history = train.fit_keras(kind, X, Y, init, **common)
+    model, _ = train.keras_model(kind, init, 5, dtype="float32")
+    assert {w.dtype for w in model.get_weights()} == {np.dtype(np.float32)}
+    assert history["config"]["dtype"] == "float32"
+    for key in init:
+        assert ours[key].dtype == theirs[key].dtype == np.float32
+        np.testing.assert_allclose(ours[key], theirs[key], rtol=0, atol=2e-5, err_msg=key)
+    assert max(np.max(np.abs(ours[k] - init[k])) for k in init) > 1e-3
