@@ -193,9 +193,10 @@ class Contender:
         import tensorflow as tf
         tf.config.threading.set_intra_op_parallelism_threads(1)
         tf.config.threading.set_inter_op_parallelism_threads(1)
-        X, dtype = self.windows.X_train.astype(params["Wy"].dtype), params["Wy"].dtype
+        dtype = params["Wy"].dtype
+        X, Y = self.windows.X_train.astype(dtype), self.windows.Y_train.astype(dtype)
         self.model, keras = train.keras_model(self.kind, params, X.shape[2], lr=1e-3, seed=seed, dtype=dtype)
-        self.inputs = cells_keras.to_keras_inputs(X), cells_keras.to_keras_targets(self.windows.Y_train.astype(dtype))
+        self.inputs = cells_keras.to_keras_inputs(X), cells_keras.to_keras_targets(Y)
         wall, cpu = self.wall, self.cpu
 
         class EpochTimer(keras.callbacks.Callback):

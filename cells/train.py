@@ -240,7 +240,7 @@ def training_dtype(fn: str, dtype, X, params) -> np.dtype:
     """The float type a training runs in (see `fit`'s `dtype`)."""
     if dtype is None:
         if params:
-            dtype = np.result_type(*[np.asarray(v) for v in params.values()])
+            dtype = np.result_type(*[np.asarray(v).dtype for v in params.values()])
         elif X.dtype in (np.float32, np.float64):
             dtype = X.dtype
         else:
