@@ -8,9 +8,9 @@ windows of 12 months predicting the 13th, first 80 % of the windows for training
 n_h = 78, batch 64, Adam(1e-3, 0.9, 0.999, 1e-8), 200 epochs, LSTM and GRU, each
 trained by hand BPTT, on the tape and (when TensorFlow is installed) by Keras's
 `model.fit` from the same initial weights, all in `config.dtype` (float64, the lab's
-precision, by default; float32 is Keras's default and about halves our training time). Then test predictions, a 24-month
-recursive forecast past the data, bootstrap intervals on the hand models' forecasts
-(cells.forecast) and the baselines (cells.baselines).
+precision, by default; float32 is Keras's default and about halves our training time).
+Then test predictions, a 24-month recursive forecast past the data, bootstrap intervals
+on the hand models' forecasts (cells.forecast) and the baselines (cells.baselines).
 
 Units: losses are in scaled units (what the networks see); test MSE, predictions and
 forecasts are in the thesis's units (inflation / 100, "fraction").
