@@ -11,12 +11,12 @@ import builtins
 import numpy as np
 
 from tinytape import ops
-from tinytape.tensor import Tensor, apply, apply_without_gradient
+from tinytape.tensor import Tensor, apply, apply1, apply2, apply_without_gradient
 
 
 def _unary(op):
     def function(x):
-        return apply(op, (x,), None)
+        return apply1(op, x)
     function.__name__ = op.name
     function.__doc__ = f"Elementwise {op.name}(x); recorded as `{op.name}` ({op.symbol})."
     return function
@@ -37,30 +37,30 @@ relu.__doc__ = "max(x, 0); its derivative at 0 is taken as 0."
 neg = _unary(ops.neg)
 
 
-def add(a, b): return apply(ops.add, (a, b), None)
-def sub(a, b): return apply(ops.sub, (a, b), None)
-def mul(a, b): return apply(ops.mul, (a, b), None)
-def div(a, b): return apply(ops.div, (a, b), None)
+def add(a, b): return apply2(ops.add, a, b)
+def sub(a, b): return apply2(ops.sub, a, b)
+def mul(a, b): return apply2(ops.mul, a, b)
+def div(a, b): return apply2(ops.div, a, b)
 
 
 def pow(x, p):
     """x ** p; p may be a number or a tensor (its gradient is x^p·log x, 0 where x ≤ 0)."""
-    return apply(ops.pow, (x, p), None)
+    return apply2(ops.pow, x, p)
 
 
 def maximum(a, b):
     """Elementwise max; at ties each side gets half the gradient."""
-    return apply(ops.maximum, (a, b), None)
+    return apply2(ops.maximum, a, b)
 
 
 def minimum(a, b):
     """Elementwise min; at ties each side gets half the gradient."""
-    return apply(ops.minimum, (a, b), None)
+    return apply2(ops.minimum, a, b)
 
 
 def matmul(a, b):
     """a @ b for 1-D, 2-D and batched (..., n, k) @ (..., k, p) operands."""
-    return apply(ops.matmul, (a, b), None)
+    return apply2(ops.matmul, a, b)
 
 
 def dot(a, b):
@@ -69,30 +69,30 @@ def dot(a, b):
         raise TypeError("tinytape.dot supports 1-D and 2-D operands (as the lab uses it); for "
                         "stacks of matrices use tinytape.matmul, whose batching rule differs")
     if np.ndim(a) == 0 or np.ndim(b) == 0:
-        return apply(ops.mul, (a, b), None)
-    return apply(ops.matmul, (a, b), None)
+        return apply2(ops.mul, a, b)
+    return apply2(ops.matmul, a, b)
 
 
 def transpose(x, axes=None):
-    return apply(ops.transpose, (x,), {"axes": tuple(axes) if axes is not None else None})
+    return apply1(ops.transpose, x, {"axes": tuple(axes) if axes is not None else None})
 
 
 def reshape(x, shape):
-    return apply(ops.reshape, (x,), {"shape": shape})
+    return apply1(ops.reshape, x, {"shape": shape})
 
 
 def sum(x, axis=None, keepdims=False):
-    return apply(ops.sum, (x,), {"axis": axis, "keepdims": keepdims})
+    return apply1(ops.sum, x, {"axis": axis, "keepdims": keepdims})
 
 
 def mean(x, axis=None, keepdims=False):
-    return apply(ops.mean, (x,), {"axis": axis, "keepdims": keepdims})
+    return apply1(ops.mean, x, {"axis": axis, "keepdims": keepdims})
 
 
 def max(x, axis=None, keepdims=False):
     """Largest entry (along `axis`). Tie rule: the gradient is shared equally by all
     entries equal to the max, so the shares still add up to the incoming gradient."""
-    return apply(ops.max, (x,), {"axis": axis, "keepdims": keepdims})
+    return apply1(ops.max, x, {"axis": axis, "keepdims": keepdims})
 
 
 def concatenate(xs, axis=0):
@@ -121,7 +121,7 @@ def split(x, indices_or_sections, axis=0):
     for start, stop in zip(bounds[:-1], bounds[1:]):
         index = [slice(None)] * ndim
         index[axis] = slice(start, stop)
-        pieces.append(apply(ops.getitem, (x,), {"index": tuple(index)}))
+        pieces.append(apply1(ops.getitem, x, {"index": tuple(index)}))
     return pieces
 
 
@@ -134,13 +134,13 @@ def stop_gradient(x):
 
 def take(x, indices):
     """Rows of x along axis 0 (an embedding lookup); repeated rows add their gradients."""
-    return apply(ops.take, (x,), {"indices": np.asarray(indices, dtype=np.intp)})
+    return apply1(ops.take, x, {"indices": np.asarray(indices, dtype=np.intp)})
 
 
 def where(condition, a, b):
     """a where condition holds, else b. The condition is a constant (no gradient)."""
     condition = condition.value if isinstance(condition, Tensor) else np.asarray(condition)
-    return apply(ops.where, (a, b), {"condition": condition.astype(bool)})
+    return apply2(ops.where, a, b, {"condition": condition.astype(bool)})
 
 
 def clip(x, lo=None, hi=None):
@@ -150,18 +150,18 @@ def clip(x, lo=None, hi=None):
     it; write tinytape.minimum/maximum for bounds that learn)."""
     lo = lo._value if isinstance(lo, Tensor) else lo
     hi = hi._value if isinstance(hi, Tensor) else hi
-    return apply(ops.clip, (x,), {"lo": lo, "hi": hi})
+    return apply1(ops.clip, x, {"lo": lo, "hi": hi})
 
 
 def softmax(x, axis=-1):
     """exp(x) / Σ exp(x) along `axis`, computed after subtracting the max (no overflow)."""
-    return apply(ops.softmax, (x,), {"axis": axis})
+    return apply1(ops.softmax, x, {"axis": axis})
 
 
 def log_softmax(x, axis=-1):
     """log softmax(x), stable: x − max − log Σ exp(x − max)."""
-    return apply(ops.log_softmax, (x,), {"axis": axis})
+    return apply1(ops.log_softmax, x, {"axis": axis})
 
 
 def copy(x):
-    return apply(ops.copy, (x,), None)
+    return apply1(ops.copy, x)

@@ -73,12 +73,16 @@ def _elementwise(name, symbol, forward, *vjps):
     return Op(name, symbol, forward, vjps, hint=_BROADCAST_HINT, shaped=len(vjps) == 1)
 
 
+def passes_gradient(g, ans, *inputs):
+    """The VJP of an input the output depends on with slope 1 (a sum's terms, a copy):
+    g itself. The backward sweep knows this function and skips the call."""
+    return g
+
+
 # ---------------------------------------------------------------- arithmetic
-add = _elementwise("add", "+", np.add,
-                   lambda g, ans, a, b: g,
-                   lambda g, ans, a, b: g)
+add = _elementwise("add", "+", np.add, passes_gradient, passes_gradient)
 sub = _elementwise("sub", "−", np.subtract,
-                   lambda g, ans, a, b: g,
+                   passes_gradient,
                    lambda g, ans, a, b: -g)
 mul = _elementwise("mul", "⊙", np.multiply,
                    lambda g, ans, a, b: g * b,
@@ -108,7 +112,7 @@ square = _elementwise("square", "²", np.square, lambda g, ans, x: g * 2.0 * x)
 abs = _elementwise("abs", "|·|", np.abs, lambda g, ans, x: g * np.sign(x))  # 0 at 0
 sin = _elementwise("sin", "sin", np.sin, lambda g, ans, x: g * np.cos(x))
 cos = _elementwise("cos", "cos", np.cos, lambda g, ans, x: -g * np.sin(x))
-copy = _elementwise("copy", "=", np.array, lambda g, ans, x: g)
+copy = _elementwise("copy", "=", np.array, passes_gradient)
 
 
 def _scalar_float64_tanh() -> bool:
@@ -147,8 +151,10 @@ def _tanh(x):
     return np.tanh(x)
 
 
-# tanh'(z) = 1 − tanh²(z), written with the output: the thesis's (A-2).
-tanh = _elementwise("tanh", "tanh", _tanh, lambda g, ans, x: g * (1.0 - ans * ans))
+# tanh'(z) = 1 − tanh²(z), written with the output: the thesis's (A-2). As
+# g − (g·ans)·ans it is three array-array ufunc calls: `1.0 − ·` would be dearer, as a
+# Python float is converted on every call (~0.3 µs, a fifth of the VJP on small arrays).
+tanh = _elementwise("tanh", "tanh", _tanh, lambda g, ans, x: g - g * ans * ans)
 
 
 def _sigmoid(x):
@@ -158,8 +164,14 @@ def _sigmoid(x):
     return 1.0 / (1.0 + np.exp(np.minimum(-x, 709.0)))
 
 
-# σ'(z) = σ(z)(1 − σ(z)), written with the output: the thesis's (A-3).
-sigmoid = _elementwise("sigmoid", "σ", _sigmoid, lambda g, ans, x: g * ans * (1.0 - ans))
+# σ'(z) = σ(z)(1 − σ(z)), written with the output: the thesis's (A-3); as
+# gσ − (gσ)·σ, without a Python float (see tanh above).
+def _sigmoid_vjp(g, ans, x):
+    g_ans = g * ans
+    return g_ans - g_ans * ans
+
+
+sigmoid = _elementwise("sigmoid", "σ", _sigmoid, _sigmoid_vjp)
 relu = _elementwise("relu", "relu", lambda x: np.maximum(x, 0.0),
                     lambda g, ans, x: g * (x > 0))  # relu'(0) = 0
 

@@ -181,7 +181,7 @@ class Replay:
 
     def _sweep(self, vals, record_args):
         # Tape._sweep's loop over slots instead of keys: the same VJPs in the same order.
-        from tinytape.tape import scatter_buffer, unbroadcast
+        from tinytape.tape import passes_gradient, scatter_buffer, unbroadcast
 
         grads = [None] * len(vals)
         owned = set()        # slots whose gradient so far is a buffer this sweep made
@@ -201,7 +201,14 @@ class Replay:
                 owned.add(slot)
                 continue
             for i, fixed, slot, shape in steps:
-                gi = fixed(g, ans, *args) if fixed is not None else op.vjp(i, g, ans, args, params)
+                if fixed is None:
+                    gi = op.vjp(i, g, ans, args, params)
+                elif fixed is passes_gradient:   # as in Tape._sweep: g itself, no call
+                    gi = g
+                elif len(args) == 2:
+                    gi = fixed(g, ans, args[0], args[1])
+                else:
+                    gi = fixed(g, ans, *args)
                 if shape is not None and gi.shape != shape:
                     gi = unbroadcast(gi, shape)
                 prev = grads[slot]

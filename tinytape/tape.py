@@ -13,6 +13,7 @@ import numpy as np
 from tinytape import _state
 from tinytape.errors import TapeError, format_site
 from tinytape.tensor import Tensor, site_of, user_site
+from tinytape.ops import passes_gradient  # noqa: I001  (after tensor: ops imports it)
 
 
 _scope_stack = _state.scope_stack
@@ -303,10 +304,16 @@ class Tape:
                 k = inputs[i]
                 if not every_tracked_value and k not in reach:
                     continue
-                if params is None and vjps is not None:
-                    gi = vjps[i](g, ans, *values)
-                else:
+                if params is not None or vjps is None:
                     gi = op.vjp(i, g, ans, values, params)
+                elif vjps[i] is passes_gradient:     # slope 1: g as it is, without a call
+                    gi = g
+                elif len(values) == 2:               # arguments passed one by one: cheaper
+                    gi = vjps[i](g, ans, values[0], values[1])    # than unpacking *values
+                elif len(values) == 1:
+                    gi = vjps[0](g, ans, values[0])
+                else:
+                    gi = vjps[i](g, ans, *values)
                 if not shaped and gi.shape != values[i].shape:
                     gi = unbroadcast(gi, values[i].shape)
                 prev = grads.get(k)

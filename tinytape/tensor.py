@@ -1,7 +1,8 @@
 """`Tensor` (a value the tape can follow) and `apply` (run an op, record it).
 
-`apply` is the hot path of the whole engine: every op of every forward goes through
-it, so it is written plainly and without indirection.
+`apply` and its one- and two-input forms `apply1` and `apply2` are the hot path of the
+whole engine: every op of every forward goes through them, so they are written
+plainly and without indirection.
 """
 from __future__ import annotations
 
@@ -91,7 +92,7 @@ class Tensor:
 
     @property
     def T(self):
-        return apply(ops.transpose, (self,), None)
+        return apply1(ops.transpose, self)
 
     def __len__(self):
         return len(self._value)
@@ -126,49 +127,49 @@ class Tensor:
     def reshape(self, *shape):
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
-        return apply(ops.reshape, (self,), {"shape": shape})
+        return apply1(ops.reshape, self, {"shape": shape})
 
     def transpose(self, *axes):
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
-        return apply(ops.transpose, (self,), {"axes": axes or None})
+        return apply1(ops.transpose, self, {"axes": axes or None})
 
     def sum(self, axis=None, keepdims=False):
-        return apply(ops.sum, (self,), {"axis": axis, "keepdims": keepdims})
+        return apply1(ops.sum, self, {"axis": axis, "keepdims": keepdims})
 
     def mean(self, axis=None, keepdims=False):
-        return apply(ops.mean, (self,), {"axis": axis, "keepdims": keepdims})
+        return apply1(ops.mean, self, {"axis": axis, "keepdims": keepdims})
 
     def max(self, axis=None, keepdims=False):
-        return apply(ops.max, (self,), {"axis": axis, "keepdims": keepdims})
+        return apply1(ops.max, self, {"axis": axis, "keepdims": keepdims})
 
     def __getitem__(self, index):
-        return apply(ops.getitem, (self,), {"index": _plain_index(index)})
+        return apply1(ops.getitem, self, {"index": _plain_index(index)})
 
     def __setitem__(self, index, v):
         # A functional update: the old version stays on the tape under its old key;
         # this tensor now names the new version.
-        new = apply(ops.setitem, (self, v), {"index": _plain_index(index)})
+        new = apply2(ops.setitem, self, v, {"index": _plain_index(index)})
         self._value, self.key = new._value, new.key
         if self._name:
             self.name = self._name
 
     # -- operators (explicit, so they can be found by reading) ---------------------
-    def __add__(self, other): return apply(ops.add, (self, other), None)
-    def __radd__(self, other): return apply(ops.add, (other, self), None)
-    def __sub__(self, other): return apply(ops.sub, (self, other), None)
-    def __rsub__(self, other): return apply(ops.sub, (other, self), None)
-    def __mul__(self, other): return apply(ops.mul, (self, other), None)
-    def __rmul__(self, other): return apply(ops.mul, (other, self), None)
-    def __truediv__(self, other): return apply(ops.div, (self, other), None)
-    def __rtruediv__(self, other): return apply(ops.div, (other, self), None)
-    def __pow__(self, other): return apply(ops.pow, (self, other), None)
-    def __rpow__(self, other): return apply(ops.pow, (other, self), None)
-    def __matmul__(self, other): return apply(ops.matmul, (self, other), None)
-    def __rmatmul__(self, other): return apply(ops.matmul, (other, self), None)
-    def __neg__(self): return apply(ops.neg, (self,), None)
+    def __add__(self, other): return apply2(ops.add, self, other)
+    def __radd__(self, other): return apply2(ops.add, other, self)
+    def __sub__(self, other): return apply2(ops.sub, self, other)
+    def __rsub__(self, other): return apply2(ops.sub, other, self)
+    def __mul__(self, other): return apply2(ops.mul, self, other)
+    def __rmul__(self, other): return apply2(ops.mul, other, self)
+    def __truediv__(self, other): return apply2(ops.div, self, other)
+    def __rtruediv__(self, other): return apply2(ops.div, other, self)
+    def __pow__(self, other): return apply2(ops.pow, self, other)
+    def __rpow__(self, other): return apply2(ops.pow, other, self)
+    def __matmul__(self, other): return apply2(ops.matmul, self, other)
+    def __rmatmul__(self, other): return apply2(ops.matmul, other, self)
+    def __neg__(self): return apply1(ops.neg, self)
     def __pos__(self): return self
-    def __abs__(self): return apply(ops.abs, (self,), None)
+    def __abs__(self): return apply1(ops.abs, self)
 
     # Comparisons are not differentiable: they give plain boolean arrays.
     def __lt__(self, other): return self._value < _value(other)
@@ -250,86 +251,149 @@ def apply(op, args, params):
     """Run `op` on `args`; wrap the result and record it on every tape that tracks an input.
 
     With no Tensor among the arguments it returns the plain ndarray and records
-    nothing: the same cell code runs on NumPy arrays and on Tensors.
+    nothing: the same cell code runs on NumPy arrays and on Tensors. One- and two-input
+    ops go to `apply1` / `apply2` (the operators and tinytape.<op> call those directly).
     """
-    # Unary and binary ops are most of every forward: unpack them without a loop.
-    # `keys` stays None when no argument is a Tensor.
+    if len(args) == 1:
+        return apply1(op, args[0], params)
     if len(args) == 2:
-        a, b = args
-        if type(a) is Tensor:
-            if type(b) is Tensor:
-                values, keys = (a._value, b._value), (a.key, b.key)
-            else:
-                values, keys = (a._value, b), (a.key, None)
-        elif type(b) is Tensor:
-            values, keys = (a, b._value), (None, b.key)
-        else:
-            values, keys = args, None
-    elif len(args) == 1:
-        a = args[0]
-        if type(a) is Tensor:
-            values, keys = (a._value,), (a.key,)
-        else:
-            values, keys = args, None
-    else:
-        values = tuple([a._value if type(a) is Tensor else a for a in args])
-        keys = tuple([a.key if type(a) is Tensor else None for a in args])
-        if not any(k is not None for k in keys):
-            keys = None
-    try:
-        out = op.forward(*values, **params) if params else op.forward(*values)
-    except (ValueError, IndexError, TypeError) as exc:
-        raise ShapeError(_op_error_message(op, values, params, exc)) from None
-    if keys is None:
+        return apply2(op, args[0], args[1], params)
+    values = tuple([a._value if type(a) is Tensor else a for a in args])
+    keys = tuple([a.key if type(a) is Tensor else None for a in args])
+    out = _forward(op, values, params)
+    if not any(k is not None for k in keys):
         return out
+    if type(out) is not _ndarray:
+        out = np.asarray(out)
+    result = _new_tensor(Tensor)
+    result._value = out
+    result.key = key = _next_key()
+    site = _UNSET
+    for tape in _active_tapes:
+        grad_inputs = tape._inputs_to_track(args, keys)
+        if not grad_inputs:
+            continue
+        record_site = None
+        if tape.check_finite:
+            tape._check_finite(op, values, out)
+        if tape.trace:
+            if site is _UNSET:              # found once per op, shared by every tape
+                site = _raw_user_site()
+            record_site = site
+        tape._records.append((op, keys, values, key, out, params, _scope_stack[-1], record_site,
+                              grad_inputs))
+        tape._tracked.add(key)
+    return result
+
+
+# apply1 and apply2 are the hot path of the whole engine: every op of every forward
+# goes through one of them, so they are written out per arity, plainly and without
+# loops or calls that the common case does not need (a Python call costs more than the
+# lines it runs). A record is a plain tuple in Record's field order minus the index (its
+# position): see `Tape.records` for the readable view.
+
+def apply1(op, x, params=None):
+    """`apply` for a one-input op: tanh, σ, sum, a slice, a reshape, ..."""
+    if type(x) is not Tensor:
+        return _forward(op, (x,), params)
+    value = x._value
+    try:
+        out = op.forward(value, **params) if params else op.forward(value)
+    except (ValueError, IndexError, TypeError) as exc:
+        raise ShapeError(_op_error_message(op, (value,), params, exc)) from None
     if type(out) is not _ndarray:           # a reduction's NumPy scalar
         out = np.asarray(out)
     result = _new_tensor(Tensor)
     result._value = out
     result.key = key = _next_key()
-    # Record on every active tape that tracks an input. Written inline rather than as a
-    # Tape method: it runs once per op, and a Python call here costs more than the lines.
+    in_key = x.key
     site = _UNSET
     for tape in _active_tapes:
+        # An untracked input may be a requires_grad leaf to adopt: the slow path decides.
+        if in_key not in tape._tracked and not tape._inputs_to_track((x,), (in_key,)):
+            continue
+        record_site = None
+        if tape.check_finite:
+            tape._check_finite(op, (value,), out)
+        if tape.trace:
+            if site is _UNSET:              # found once per op, shared by every tape
+                site = _raw_user_site()
+            record_site = site
+        tape._records.append((op, (in_key,), (value,), key, out, params, _scope_stack[-1], record_site,
+                              _FIRST))
+        tape._tracked.add(key)
+    return result
+
+
+def apply2(op, a, b, params=None):
+    """`apply` for a two-input op: the arithmetic operators, matmul, maximum, ..."""
+    if type(a) is Tensor:
+        va, ka = a._value, a.key
+        if type(b) is Tensor:
+            vb, kb = b._value, b.key
+        else:
+            vb, kb = b, None
+    elif type(b) is Tensor:
+        va, ka, vb, kb = a, None, b._value, b.key
+    else:
+        return _forward(op, (a, b), params)
+    try:
+        out = op.forward(va, vb, **params) if params else op.forward(va, vb)
+    except (ValueError, IndexError, TypeError) as exc:
+        raise ShapeError(_op_error_message(op, (va, vb), params, exc)) from None
+    if type(out) is not _ndarray:
+        out = np.asarray(out)
+    result = _new_tensor(Tensor)
+    result._value = out
+    result.key = key = _next_key()
+    site = _UNSET
+    for tape in _active_tapes:
+        # Which inputs does this tape differentiate? Each is tracked or a constant;
+        # anything else (an untracked Tensor: a requires_grad leaf to adopt, or a named
+        # constant to label) takes the slow path.
         tracked = tape._tracked
-        # Which inputs does this tape differentiate? One or two inputs, each tracked or
-        # a constant, are decided here; anything else takes the slow path (an untracked
-        # Tensor may be a requires_grad leaf to adopt, or a named constant to label).
-        if len(keys) == 1:
-            grad_inputs = _FIRST if keys[0] in tracked else tape._inputs_to_track(args, keys)
-        elif len(keys) != 2:
-            grad_inputs = tape._inputs_to_track(args, keys)
-        elif keys[1] is None:
-            grad_inputs = _FIRST if keys[0] in tracked else tape._inputs_to_track(args, keys)
-        elif keys[0] is None:
-            grad_inputs = _SECOND if keys[1] in tracked else tape._inputs_to_track(args, keys)
-        elif keys[0] in tracked and keys[1] in tracked:
+        if kb is None:
+            grad_inputs = _FIRST if ka in tracked else tape._inputs_to_track((a, b), (ka, kb))
+        elif ka is None:
+            grad_inputs = _SECOND if kb in tracked else tape._inputs_to_track((a, b), (ka, kb))
+        elif ka in tracked and kb in tracked:
             grad_inputs = _BOTH
         else:
-            grad_inputs = tape._inputs_to_track(args, keys)
+            grad_inputs = tape._inputs_to_track((a, b), (ka, kb))
         if not grad_inputs:
             continue
+        record_site = None
         if tape.check_finite:
-            tape._check_finite(op, values, out)
-        if not tape.trace:
-            record_site = None
-        elif site is not _UNSET:
+            tape._check_finite(op, (va, vb), out)
+        if tape.trace:
+            if site is _UNSET:              # found once per op, shared by every tape
+                site = _raw_user_site()
             record_site = site
-        else:
-            # The user's (code, instruction offset): reading `f_lineno` costs about a
-            # microsecond in CPython 3.11 (it decodes the line table), so records keep the
-            # raw position and `site_of` decodes it when read. Depth 2 is the user's frame
-            # for operators and tinytape.<op> calls; deeper callers are walked past.
-            frame = _getframe(2)            # user -> __mul__ or tinytape.<op> -> apply
-            while frame is not None and frame.f_code.co_filename in _own_files:
-                frame = frame.f_back
-            site = record_site = None if frame is None else (frame.f_code, frame.f_lasti)
-        # A plain tuple in Record's field order minus the index (its position): see
-        # `Tape.records` for the readable view.
-        tape._records.append((op, keys, values, key, out, params, _scope_stack[-1],
-                              record_site, grad_inputs))
+        tape._records.append((op, (ka, kb), (va, vb), key, out, params, _scope_stack[-1], record_site,
+                              grad_inputs))
         tracked.add(key)
     return result
+
+
+def _forward(op, values, params):
+    """The op's value, with the op, the shapes and the fix named if NumPy refuses."""
+    try:
+        out = op.forward(*values, **params) if params else op.forward(*values)
+    except (ValueError, IndexError, TypeError) as exc:
+        raise ShapeError(_op_error_message(op, values, params, exc)) from None
+    return out
+
+
+def _raw_user_site():
+    """The user's (code, instruction offset) for a record. Reading `f_lineno` costs about
+    a microsecond in CPython 3.11 (it decodes the line table), so records keep the raw
+    position and `site_of` decodes it when read. Depth 3 is the user's frame for
+    operators and tinytape.<op> calls (user -> __mul__ -> apply2 -> here); deeper callers
+    inside tinytape are walked past."""
+    frame = _getframe(3)
+    while frame is not None and frame.f_code.co_filename in _own_files:
+        frame = frame.f_back
+    return None if frame is None else (frame.f_code, frame.f_lasti)
 
 
 def apply_without_gradient(op, x):
