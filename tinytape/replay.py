@@ -207,6 +207,8 @@ class Replay:
                     gi = g
                 elif len(args) == 2:
                     gi = fixed(g, ans, args[0], args[1])
+                elif len(args) == 1:
+                    gi = fixed(g, ans, args[0])
                 else:
                     gi = fixed(g, ans, *args)
                 if shape is not None and gi.shape != shape:

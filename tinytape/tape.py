@@ -13,7 +13,7 @@ import numpy as np
 from tinytape import _state
 from tinytape.errors import TapeError, format_site
 from tinytape.tensor import Tensor, site_of, user_site
-from tinytape.ops import passes_gradient  # noqa: I001  (after tensor: ops imports it)
+from tinytape.ops import passes_gradient  # after tensor: ops imports from it
 
 
 _scope_stack = _state.scope_stack
