@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -24,6 +25,11 @@ REPO = Path(__file__).resolve().parents[1]
 LESSONS = REPO / "lessons"
 NOTEBOOKS = sorted(LESSONS.glob("[0-9][0-9]_*.ipynb"))
 TIMEOUT = 300  # seconds per cell: a stuck cell fails the test instead of hanging CI
+# After a cell's reply, nbclient waits this long for its output (4 s by default) and then,
+# unless told to raise, drops what has not arrived, with only a log warning. The wait
+# ends at the kernel's idle message, so a long bound costs nothing on a loaded CI machine;
+# a loss beyond it is an error, never a silent gap in the text the tests read.
+IOPUB_TIMEOUT = 120
 
 pytestmark = pytest.mark.slow
 
@@ -43,6 +49,7 @@ def execute(path: Path, env: dict) -> nbformat.NotebookNode:
     os.environ.setdefault("MPLBACKEND", "Agg")
     try:
         client = nbclient.NotebookClient(nb, timeout=TIMEOUT, kernel_name="python3",
+                                         iopub_timeout=IOPUB_TIMEOUT, raise_on_iopub_timeout=True,
                                          resources={"metadata": {"path": str(LESSONS)}})
         client.execute()
     finally:
@@ -119,10 +126,16 @@ def test_keras_parts_skip_with_a_message_without_tensorflow(tmp_path):
     (fake / "__init__.py").write_text('raise ImportError("TensorFlow hidden by the test")\n')
     path_var = os.pathsep.join([str(tmp_path)] + [p for p in [os.environ.get("PYTHONPATH")] if p])
     env = {"TINYTAPE_SOLUTIONS": "1", "TINYTAPE_FAST": "1", "PYTHONPATH": path_var}
+    hidden = subprocess.run([sys.executable, "-c", "import tensorflow"], cwd=LESSONS, capture_output=True,
+                            text=True, env={**os.environ, **env})
+    assert "hidden by the test" in hidden.stderr, f"the stand-in does not hide TensorFlow:\n{hidden.stderr}"
     gru_text = outputs_text(execute(LESSONS / "04_gru.ipynb", env))
     assert "skipping the comparison with Keras" in gru_text
-    case_text = outputs_text(execute(LESSONS / "05_inflation_case_study.ipynb", env))
-    assert "skipped: Keras runs skipped: TensorFlow is not installed" in case_text
+    case_nb = execute(LESSONS / "05_inflation_case_study.ipynb", env)
+    case_text = outputs_text(case_nb)
+    training = [c for c in case_nb.cells if c.cell_type == "code" and "run_experiment(" in c.source]
+    assert "skipped: Keras runs skipped: TensorFlow is not installed" in case_text, \
+        f"the training cell printed:\n{outputs_text(nbformat.v4.new_notebook(cells=training))[:2000]}"
     assert "Keras" not in case_text.split("Table 6-3")[1].split("naive")[0]   # no Keras rows
     for text in (gru_text, case_text):
         assert "✘" not in text and "Traceback" not in text
