@@ -197,7 +197,7 @@ def run(dtype, repeats):
         assert all(np.allclose(a, c, rtol=1e-3, atol=1e-5) for a, c in zip(ours, theirs)), "tape vs torch"
     assert all(np.array_equal(a, c) for a, c in zip(rnn_replay(W, U, b, xs)(), rnn_tape(W, U, b, xs))), \
         "replay and tape differ"
-    best = best_times(rnn, max(3, repeats // 3))
+    best = best_times(rnn, repeats)
     print(f"tanh RNN unrolled {RNN_STEPS} steps (n_h {N_H}, batch 1), forward + backward:")
     for name, seconds in best.items():
         line = f"  {name:24s} {seconds * 1e3:7.1f} ms"

@@ -111,3 +111,35 @@ def test_replay_takes_the_same_shortcut_bit_for_bit():
     recorded = tape.gradient(loss, W)
     _, replayed = tape.replayer(loss, W)({W: W0})
     np.testing.assert_array_equal(replayed, recorded)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_outer_product_vjps_equal_matmuls_own_result(dtype):
+    # A contracted dimension of 1 makes matmul's VJP an outer product, computed as a
+    # broadcast multiply; it must give matmul's numbers (each is one product, exactly).
+    rng = np.random.default_rng(2)
+    W, h = rng.standard_normal((5, 7)).astype(dtype), rng.standard_normal((7, 1)).astype(dtype)
+    row, M = rng.standard_normal((1, 4)).astype(dtype), rng.standard_normal((4, 3)).astype(dtype)
+    for a, b in ((W, h), (row, M)):
+        ans = a @ b
+        g = rng.standard_normal(ans.shape).astype(dtype)
+        da, db = ops.matmul.vjps[0](g, ans, a, b), ops.matmul.vjps[1](g, ans, a, b)
+        assert da.dtype == db.dtype == dtype
+        np.testing.assert_array_equal(da, g @ b.T)
+        np.testing.assert_array_equal(db, a.T @ g)
+
+
+def test_outer_product_vjps_against_central_differences():
+    rng = np.random.default_rng(3)
+    W0, h0, U0 = rng.standard_normal((6, 6)), rng.standard_normal((6, 1)), rng.standard_normal((1, 6))
+
+    def f(W, h, U):
+        return tt.tanh(U @ tt.tanh(W @ h)).sum()
+
+    grads = tt.grad(f, argnums=(0, 1, 2))(W0, h0, U0)
+    for i, (g, x0) in enumerate(zip(grads, (W0, h0, U0))):
+        def f_i(x):
+            args = [W0, h0, U0]
+            args[i] = x
+            return f(*args)
+        np.testing.assert_allclose(g, numeric_gradient(f_i, x0), rtol=1e-7, atol=1e-9)

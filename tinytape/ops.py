@@ -192,9 +192,13 @@ minimum = _elementwise("minimum", "min", np.minimum,
 # ---------------------------------------------------------------- matmul
 
 
+# With a contracted dimension of 1 (a batch of one column: dW = dz hᵀ) a VJP is an outer
+# product. NumPy's matmul runs that in its own scalar loop (no BLAS call fits it); the
+# broadcast multiply gives the same numbers with SIMD: 2.4× faster at 32 × 32 (the
+# benchmark RNN's dW), 2.6× at 78 × 78.
 def _matmul_vjp_a(g, ans, a, b):
     if a.ndim == 2 and b.ndim == 2:
-        return g @ b.T
+        return g * b.T if b.shape[1] == 1 else g @ b.T
     if b.ndim == 1:
         return g * b if a.ndim == 1 else g[..., None] * b   # (..., n) ⊗ (k,) -> (..., n, k)
     if a.ndim == 1:
@@ -204,7 +208,7 @@ def _matmul_vjp_a(g, ans, a, b):
 
 def _matmul_vjp_b(g, ans, a, b):
     if a.ndim == 2 and b.ndim == 2:
-        return a.T @ g
+        return a.T * g if a.shape[0] == 1 else a.T @ g
     if a.ndim == 1:
         return g * a if b.ndim == 1 else a[:, None] * g[..., None, :]  # (k,) ⊗ (..., p)
     if b.ndim == 1:
