@@ -228,12 +228,9 @@ def _conversion_message(t):
 
 
 def user_site():
-    """(filename, lineno) of the first frame outside tinytape's own files."""
-    frame = sys._getframe(1)
-    own = _state.OWN_FILES
-    while frame is not None and frame.f_code.co_filename in own:
-        frame = frame.f_back
-    return None if frame is None else (frame.f_code.co_filename, frame.f_lineno)
+    """(filename, lineno) of the first frame outside tinytape's own files, for an error
+    message raised inside an op (its callers sit two frames or more inside tinytape)."""
+    return site_of(_raw_user_site())
 
 
 def site_of(raw):
