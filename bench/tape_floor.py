@@ -8,13 +8,15 @@ key, one `apply` per arity, records as tuples in a list, a reverse sweep calling
 VJP per input. No scopes, sites, names, nesting, checks, broadcasting or error
 messages. What it costs above NumPy with a hand backward is what CPython charges for
 the Python calls any recorded op needs; tinytape cannot be cheaper than this, whatever
-it drops. Issue 2's "within 1.7× of NumPy" target is below this floor on CPython 3.11.
+it drops. Issue 2's "within 1.7× of NumPy" target is below this floor on CPython
+3.10, 3.11, 3.12 and 3.13 alike (bench/README.md, session 9).
 """
 from __future__ import annotations
 
 import argparse
 import itertools
 import os
+import platform
 import time
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -106,7 +108,8 @@ def main(argv=None) -> int:
             fn()
             best[name] = min(best[name], time.perf_counter() - start)
     base = best["numpy + hand backward"]
-    print(f"chain of {N_OPS + 1} ops on (8, 8), float64, forward + backward (minimum of {args.repeats}):")
+    print(f"chain of {N_OPS + 1} ops on (8, 8), float64, forward + backward (minimum of {args.repeats}; "
+          f"python {platform.python_version()}, numpy {np.__version__}):")
     for name, seconds in best.items():
         print(f"  {name:30s} {seconds / (N_OPS + 1) * 1e6:6.2f} µs/op   × {seconds / base:4.2f} numpy")
     return 0
