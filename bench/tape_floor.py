@@ -8,8 +8,8 @@ key, one `apply` per arity, records as tuples in a list, a reverse sweep calling
 VJP per input. No scopes, sites, names, nesting, checks, broadcasting or error
 messages. What it costs above NumPy with a hand backward is what CPython charges for
 the Python calls any recorded op needs; tinytape cannot be cheaper than this, whatever
-it drops. Issue 2's "within 1.7× of NumPy" target is below this floor on CPython
-3.10, 3.11, 3.12 and 3.13 alike (bench/README.md, session 9).
+it drops. Issue 2's "within 1.7× of NumPy" target is at this floor or below it on
+CPython 3.10, 3.11, 3.12 and 3.13 alike (bench/README.md, session 9).
 """
 from __future__ import annotations
 
@@ -17,14 +17,13 @@ import argparse
 import itertools
 import os
 import platform
-import time
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
 import tinytape as tt  # noqa: E402
-from tape_overhead import N_OPS, chain_inputs, chain_numpy, chain_tape  # noqa: E402
+from tape_overhead import N_OPS, best_times, chain_inputs, chain_numpy, chain_tape  # noqa: E402
 
 _next_key = itertools.count().__next__
 _new = object.__new__
@@ -101,12 +100,7 @@ def main(argv=None) -> int:
         "tinytape (trace off)": lambda: chain_tape(x0, C, B, trace=False),
         "tinytape (trace on)": lambda: chain_tape(x0, C, B, trace=True),
     }
-    best = {name: float("inf") for name in contenders}
-    for _ in range(args.repeats):
-        for name, fn in contenders.items():
-            start = time.perf_counter()
-            fn()
-            best[name] = min(best[name], time.perf_counter() - start)
+    best = best_times(contenders, args.repeats)
     base = best["numpy + hand backward"]
     print(f"chain of {N_OPS + 1} ops on (8, 8), float64, forward + backward (minimum of {args.repeats}; "
           f"python {platform.python_version()}, numpy {np.__version__}):")
